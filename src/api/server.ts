@@ -1,0 +1,71 @@
+/**
+ * Builds the HTTP application from its dependencies. Nothing here opens files or sockets: the
+ * composition root (src/runtime.ts) does, so tests can build a server around any store.
+ */
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { uuidv7 } from '../core/ids.js';
+import type { TrackerService } from '../service/tracker-service.js';
+import type { Store } from '../store/store.js';
+import { registerAuthentication } from './auth/authenticate.js';
+import { registerErrorHandling } from './errors.js';
+import { registerJsonBodyParser } from './json-body.js';
+import { createMetrics, registerObservability, type Metrics } from './observability.js';
+import { registerOperationalRoutes } from './routes/operations.js';
+import { registerTrackerRoutes } from './routes/trackers.js';
+import { registerVersionRoutes } from './routes/versions.js';
+import { registerValidators } from './validation.js';
+
+export interface ServerDeps {
+  readonly store: Store;
+  readonly trackers: TrackerService;
+  readonly logger: FastifyBaseLogger;
+  readonly bodyLimitBytes: number;
+  readonly metrics?: Metrics;
+}
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    // One log line per request, written by the observability hook, instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
+    bodyLimit: deps.bodyLimitBytes,
+    genReqId: () => uuidv7(),
+    requestIdHeader: false,
+    // Reject ambiguous paths instead of guessing (`//v3`, `/v3/%2e%2e/`).
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: false, maxParamLength: 200 },
+    return503OnClosing: true,
+  });
+  const metrics = deps.metrics ?? createMetrics();
+
+  registerErrorHandling(app);
+  registerValidators(app);
+  registerJsonBodyParser(app);
+  registerObservability(app, metrics);
+  registerAuthentication(app, deps.store);
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'OpenCTS',
+        description: 'Cloud Trace Service v3 API (Huawei Cloud / Open Telekom Cloud compatible)',
+        version: '0.1.0',
+      },
+      components: {
+        securitySchemes: {
+          'SDK-HMAC-SHA256': {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Authorization',
+            description: 'AK/SK signature of the Huawei Cloud SDKs (SDK-HMAC-SHA256)',
+          },
+        },
+      },
+    },
+  });
+
+  registerVersionRoutes(app);
+  registerOperationalRoutes(app, { store: deps.store, metrics });
+  registerTrackerRoutes(app, deps.trackers);
+  return app;
+}

@@ -1,0 +1,24 @@
+/** `opencts` command line (commander). Command names and flags are stable: scripts rely on them. */
+import { Command } from 'commander';
+import { registerCredentialCommands } from './credentials.js';
+import { registerServeCommand } from './serve.js';
+
+export function buildProgram(): Command {
+  const program = new Command('opencts')
+    .description('OpenCTS: a self-hostable Cloud Trace Service (CTS v3 API)')
+    .version('0.1.0')
+    .showHelpAfterError();
+  registerServeCommand(program);
+  registerCredentialCommands(program);
+  return program;
+}
+
+const isEntryPoint = import.meta.url.endsWith('/cli/main.js');
+if (isEntryPoint) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      console.error(`opencts: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    });
+}

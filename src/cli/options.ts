@@ -1,0 +1,12 @@
+/** Options shared by several commands. */
+import { InvalidArgumentError, Option } from 'commander';
+
+export function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('not a port number');
+  return port;
+}
+
+export function dataDirOption(): Option {
+  return new Option('--data-dir <dir>', 'data directory (default ./data; env OPENCTS_DATA_DIR)');
+}

@@ -1,0 +1,56 @@
+/** `opencts serve`: run the service until SIGTERM/SIGINT, then shut down gracefully. */
+import { Option, type Command } from 'commander';
+import { DURABILITY_LEVELS, resolveConfig, type ConfigSources, type Durability } from '../config.js';
+import { createLogger, startService } from '../runtime.js';
+import { dataDirOption, parsePort } from './options.js';
+
+interface ServeFlags {
+  dataDir?: string;
+  host?: string;
+  port?: number;
+  config?: string;
+  region?: string;
+  logLevel?: string;
+  durability?: Durability;
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('start the OpenCTS service')
+    .addOption(dataDirOption())
+    .option('--host <host>', 'address to listen on (default 127.0.0.1; env OPENCTS_HOST)')
+    .option('--port <port>', 'port to listen on (default 8080; env OPENCTS_PORT)', parsePort)
+    .option('--config <file>', 'JSON configuration file (env OPENCTS_CONFIG)')
+    .option('--region <name>', 'region name used in bucket locations (default local-1)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
+    .addOption(
+      new Option('--durability <level>', 'normal: survives a process crash; full: also a power loss').choices(
+        DURABILITY_LEVELS,
+      ),
+    )
+    .action(async (flags: ServeFlags) => {
+      const config = resolveConfig({ flags: flags as ConfigSources['flags'] });
+      const logger = createLogger(config);
+      const service = await startService(config, logger);
+      console.log(`OpenCTS listening on ${service.url} (data in ${config.dataDir})`);
+      if (service.bootstrap) {
+        console.log(
+          `First start: created project ${service.bootstrap.credential.project_id} with an admin access key.`,
+        );
+        console.log(`Credentials written to ${service.bootstrap.file} (readable only by you).`);
+      }
+      const stop = (signal: string) => {
+        logger.info({ signal }, 'shutting down');
+        service.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+}

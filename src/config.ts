@@ -1,0 +1,110 @@
+/**
+ * One typed configuration, resolved from (highest first) command-line flags, environment
+ * variables, a JSON config file, and defaults that suit the embedded mode.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+export const DURABILITY_LEVELS = ['normal', 'full'] as const;
+export type Durability = (typeof DURABILITY_LEVELS)[number];
+
+export const ConfigSchema = Type.Object({
+  dataDir: Type.String({ minLength: 1 }),
+  host: Type.String({ minLength: 1 }),
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  /** Region name used in bucket locations and trace file names. */
+  region: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
+  logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+  /**
+   * SQLite `synchronous`: `normal` survives a process crash (the WAL is written before a commit is
+   * acknowledged) but may lose the last commits on power loss; `full` fsyncs every commit.
+   */
+  durability: Type.Union(DURABILITY_LEVELS.map((d) => Type.Literal(d))),
+  /** Request bodies above this are refused; AK/SK-signed calls are limited to 12 MB by CTS. */
+  bodyLimitBytes: Type.Integer({ minimum: 1024 }),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+
+export const DEFAULT_CONFIG: Config = {
+  dataDir: './data',
+  host: '127.0.0.1',
+  port: 8080,
+  region: 'local-1',
+  logLevel: 'info',
+  durability: 'normal',
+  bodyLimitBytes: 12 * 1024 * 1024,
+};
+
+/** Environment variable for each setting (`OPENCTS_DATA_DIR`, ...). */
+export const ENV_NAMES: Record<keyof Config, string> = {
+  dataDir: 'OPENCTS_DATA_DIR',
+  host: 'OPENCTS_HOST',
+  port: 'OPENCTS_PORT',
+  region: 'OPENCTS_REGION',
+  logLevel: 'OPENCTS_LOG_LEVEL',
+  durability: 'OPENCTS_DURABILITY',
+  bodyLimitBytes: 'OPENCTS_BODY_LIMIT_BYTES',
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const NUMERIC_KEYS = new Set<keyof Config>(['port', 'bodyLimitBytes']);
+
+function fromEnvironment(env: NodeJS.ProcessEnv): Partial<Config> {
+  const out: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(ENV_NAMES) as Array<[keyof Config, string]>) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    out[key] = NUMERIC_KEYS.has(key) ? Number(raw) : raw;
+  }
+  return out as Partial<Config>;
+}
+
+function fromFile(file: string): Partial<Config> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    return parsed as Partial<Config>;
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not a JSON object: ${(err as Error).message}`);
+  }
+}
+
+function withoutUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export interface ConfigSources {
+  readonly flags?: Partial<Config> & { config?: string | undefined };
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Merges the sources and validates the result; throws ConfigError naming the bad setting. */
+export function resolveConfig({ flags = {}, env = process.env }: ConfigSources = {}): Config {
+  const { config: configFile, ...flagValues } = flags;
+  const file = configFile ?? env['OPENCTS_CONFIG'];
+  const merged = {
+    ...DEFAULT_CONFIG,
+    ...(file ? fromFile(file) : {}),
+    ...fromEnvironment(env),
+    ...withoutUndefined(flagValues),
+  };
+  const unknown = Object.keys(merged).filter((k) => !(k in DEFAULT_CONFIG));
+  if (unknown.length > 0) throw new ConfigError(`unknown configuration setting(s): ${unknown.join(', ')}`);
+  if (!Value.Check(ConfigSchema, merged)) {
+    const first = [...Value.Errors(ConfigSchema, merged)][0];
+    throw new ConfigError(`invalid configuration ${first?.path ?? ''}: ${first?.message ?? 'invalid'}`);
+  }
+  return { ...merged, dataDir: path.resolve(merged.dataDir) };
+}

@@ -1,0 +1,111 @@
+/**
+ * Composition root: opens the store and the bucket folder of a data dir and wires the services.
+ * The CLI and the tests both start OpenCTS through here.
+ */
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { buildServer } from './api/server.js';
+import type { Config } from './config.js';
+import { FsBuckets } from './delivery/fs/fs-buckets.js';
+import { IdentityService, type IssuedCredential } from './service/identity-service.js';
+import { TrackerService } from './service/tracker-service.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import type { Store } from './store/store.js';
+
+export const DATABASE_FILE = 'opencts.db';
+export const BUCKETS_DIR = 'buckets';
+export const BOOTSTRAP_CREDENTIALS_FILE = 'credentials.json';
+
+export interface Runtime {
+  readonly config: Config;
+  readonly store: Store;
+  readonly identity: IdentityService;
+  readonly trackers: TrackerService;
+  close(): Promise<void>;
+}
+
+export async function openRuntime(config: Config): Promise<Runtime> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const store = SqliteStore.open({ file: path.join(config.dataDir, DATABASE_FILE), durability: config.durability });
+  const buckets = new FsBuckets(path.join(config.dataDir, BUCKETS_DIR));
+  return {
+    config,
+    store,
+    identity: new IdentityService(store),
+    trackers: new TrackerService({ store, buckets, region: config.region }),
+    close: () => store.close(),
+  };
+}
+
+/** Writes first-start credentials to a file only the owner can read; returns its path. */
+export async function writeBootstrapCredentials(
+  dataDir: string,
+  credential: IssuedCredential,
+  endpoint: string | undefined,
+): Promise<string> {
+  const file = path.join(dataDir, BOOTSTRAP_CREDENTIALS_FILE);
+  const content = endpoint ? { ...credential, endpoint } : credential;
+  await writeFile(file, JSON.stringify(content, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+  await chmod(file, 0o600);
+  return file;
+}
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({ level: config.logLevel, base: { service: 'opencts' } });
+}
+
+export interface RunningService {
+  readonly runtime: Runtime;
+  readonly app: FastifyInstance;
+  /** `http://host:port` actually bound (port 0 resolves to the real port). */
+  readonly url: string;
+  /** Credentials created on first start, if this start created them. */
+  readonly bootstrap?: { credential: IssuedCredential; file: string };
+  close(): Promise<void>;
+}
+
+export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {
+  const runtime = await openRuntime(config);
+  try {
+    const app = await buildServer({
+      store: runtime.store,
+      trackers: runtime.trackers,
+      logger,
+      bodyLimitBytes: config.bodyLimitBytes,
+    });
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    // First-start credentials are written before the port opens: whoever waits for `GET /` to
+    // answer can read them at once.
+    const issued = await runtime.identity.bootstrap();
+    const bootstrap = issued
+      ? {
+          credential: issued,
+          file: await writeBootstrapCredentials(
+            config.dataDir,
+            issued,
+            config.port === 0 ? undefined : `http://${host}:${config.port}`,
+          ),
+        }
+      : undefined;
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    let closing: Promise<void> | undefined;
+    return {
+      runtime,
+      app,
+      url: `http://${host}:${port}`,
+      ...(bootstrap ? { bootstrap } : {}),
+      close: () => {
+        // Stop accepting, let in-flight requests finish, then flush and close the store.
+        closing ??= app.close().then(() => runtime.close());
+        return closing;
+      },
+    };
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
+}

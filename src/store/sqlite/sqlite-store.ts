@@ -1,0 +1,157 @@
+/**
+ * The embedded store: one SQLite file in WAL mode, written through a group-commit queue, read
+ * directly (WAL readers never wait for the writer).
+ */
+import { closeSync, openSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import type { Durability } from '../../config.js';
+import type { Tracker } from '../../core/tracker/tracker.js';
+import { ProjectConflictError, type Credential, type Project, type Store, type TrackerPlanner } from '../store.js';
+import { GroupCommit } from './group-commit.js';
+import { migrate } from './migrations.js';
+
+export interface SqliteStoreOptions {
+  readonly file: string;
+  readonly durability?: Durability;
+}
+
+/** 8 KB pages hold whole trace rows and measured 20–35 % faster than 4 KB here (DESIGN.md). */
+const PAGE_SIZE = 8192;
+
+export class SqliteStore implements Store {
+  readonly dialect = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly writer: GroupCommit;
+  private closed = false;
+  private readonly stmt;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+    this.writer = new GroupCommit(db);
+    this.stmt = {
+      ping: db.prepare('SELECT 1'),
+      insertProject: db.prepare(
+        'INSERT INTO projects (project_id, domain_id, name, created_at) VALUES (@project_id, @domain_id, @name, @created_at) ON CONFLICT DO NOTHING',
+      ),
+      getProject: db.prepare('SELECT project_id, domain_id, name, created_at FROM projects WHERE project_id = ?'),
+      listProjects: db.prepare('SELECT project_id, domain_id, name, created_at FROM projects ORDER BY created_at'),
+      insertCredential: db.prepare(
+        `INSERT INTO credentials (access_key_id, secret_access_key, project_id, domain_id, user_id, user_name, role, created_at, revoked_at)
+         VALUES (@access_key_id, @secret_access_key, @project_id, @domain_id, @user_id, @user_name, @role, @created_at, @revoked_at)`,
+      ),
+      getCredential: db.prepare('SELECT * FROM credentials WHERE access_key_id = ?'),
+      listCredentials: db.prepare('SELECT * FROM credentials ORDER BY created_at, access_key_id'),
+      listProjectCredentials: db.prepare(
+        'SELECT * FROM credentials WHERE project_id = ? ORDER BY created_at, access_key_id',
+      ),
+      revokeCredential: db.prepare(
+        'UPDATE credentials SET revoked_at = ? WHERE access_key_id = ? AND revoked_at IS NULL',
+      ),
+      listTrackers: db.prepare('SELECT body FROM trackers WHERE project_id = ? ORDER BY tracker_type DESC, id'),
+      upsertTracker: db.prepare(
+        `INSERT INTO trackers (id, project_id, tracker_type, tracker_name, body) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET tracker_name = excluded.tracker_name, body = excluded.body`,
+      ),
+      deleteTracker: db.prepare('DELETE FROM trackers WHERE id = ? AND project_id = ?'),
+    };
+  }
+
+  static open(options: SqliteStoreOptions): SqliteStore {
+    // The database holds secret keys: create it readable by the owner only (SQLite gives the
+    // -wal and -shm files the same mode).
+    closeSync(openSync(options.file, 'a', 0o600));
+    const db = new Database(options.file);
+    try {
+      db.pragma(`page_size = ${PAGE_SIZE}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+      migrate(db);
+      // Fresh statistics keep the planner on the right index for filtered queries (DESIGN.md).
+      db.pragma('optimize = 0x10002');
+      return new SqliteStore(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error('store is closed');
+    this.stmt.ping.get();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.writer.drain();
+    this.closed = true;
+    this.db.pragma('optimize');
+    this.db.close();
+  }
+
+  ensureProject(project: Project): Promise<Project> {
+    return this.writer.run(() => {
+      this.stmt.insertProject.run(project);
+      const stored = this.stmt.getProject.get(project.project_id) as Project;
+      if (stored.domain_id !== project.domain_id) {
+        throw new ProjectConflictError(
+          `project ${project.project_id} belongs to domain ${stored.domain_id}, not ${project.domain_id}`,
+        );
+      }
+      return stored;
+    });
+  }
+
+  async getProject(projectId: string): Promise<Project | undefined> {
+    return this.stmt.getProject.get(projectId) as Project | undefined;
+  }
+
+  async listProjects(): Promise<Project[]> {
+    return this.stmt.listProjects.all() as Project[];
+  }
+
+  addCredential(credential: Credential): Promise<void> {
+    return this.writer.run(() => {
+      this.stmt.insertCredential.run(credential);
+    });
+  }
+
+  async getCredential(accessKeyId: string): Promise<Credential | undefined> {
+    return this.stmt.getCredential.get(accessKeyId) as Credential | undefined;
+  }
+
+  async listCredentials(filter: { project_id?: string } = {}): Promise<Credential[]> {
+    return (
+      filter.project_id === undefined
+        ? this.stmt.listCredentials.all()
+        : this.stmt.listProjectCredentials.all(filter.project_id)
+    ) as Credential[];
+  }
+
+  revokeCredential(accessKeyId: string, at: number): Promise<boolean> {
+    return this.writer.run(() => this.stmt.revokeCredential.run(at, accessKeyId).changes === 1);
+  }
+
+  private readTrackers(projectId: string): Tracker[] {
+    return (this.stmt.listTrackers.all(projectId) as Array<{ body: string }>).map(
+      (row) => JSON.parse(row.body) as Tracker,
+    );
+  }
+
+  async listTrackers(projectId: string): Promise<Tracker[]> {
+    return this.readTrackers(projectId);
+  }
+
+  changeTrackers<T>(projectId: string, planner: TrackerPlanner<T>): Promise<T> {
+    return this.writer.run(() => {
+      const change = planner(this.readTrackers(projectId));
+      for (const id of change.remove ?? []) this.stmt.deleteTracker.run(id, projectId);
+      for (const t of change.upsert ?? []) {
+        if (t.project_id !== projectId) throw new Error('tracker belongs to another project');
+        this.stmt.upsertTracker.run(t.id, projectId, t.tracker_type, t.tracker_name, JSON.stringify(t));
+      }
+      return change.result;
+    });
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The persistence port. Routes and use cases depend on this interface only; the SQLite
+ * implementation is the embedded default and a PostgreSQL one serves scale-out. No SQL and no
+ * HTTP cross this boundary.
+ */
+import type { Tracker } from '../core/tracker/tracker.js';
+import type { Trace } from '../core/trace/trace.js';
+
+export const ROLES = ['admin', 'readonly', 'service'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Project {
+  readonly project_id: string;
+  readonly domain_id: string;
+  readonly name: string;
+  readonly created_at: number;
+}
+
+export interface Credential {
+  readonly access_key_id: string;
+  readonly secret_access_key: string;
+  readonly project_id: string;
+  readonly domain_id: string;
+  readonly user_id: string;
+  readonly user_name: string;
+  readonly role: Role;
+  readonly created_at: number;
+  readonly revoked_at: number | null;
+}
+
+/**
+ * What one write does to a project's trackers, decided by a pure function of their current state
+ * inside the store's transaction: the change and its traces commit together or not at all.
+ */
+export interface TrackerChange<T> {
+  readonly upsert?: readonly Tracker[];
+  readonly remove?: readonly string[];
+  readonly traces?: readonly Trace[];
+  readonly result: T;
+}
+
+export type TrackerPlanner<T> = (current: readonly Tracker[]) => TrackerChange<T>;
+
+export class ProjectConflictError extends Error {
+  override name = 'ProjectConflictError';
+}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Resolves when the store answers a trivial query (readiness). */
+  ping(): Promise<void>;
+  /** Finishes queued writes, then releases the connection(s). */
+  close(): Promise<void>;
+
+  /** Creates the project, or returns the existing one; a different domain is a ProjectConflictError. */
+  ensureProject(project: Project): Promise<Project>;
+  getProject(projectId: string): Promise<Project | undefined>;
+  listProjects(): Promise<Project[]>;
+
+  addCredential(credential: Credential): Promise<void>;
+  getCredential(accessKeyId: string): Promise<Credential | undefined>;
+  listCredentials(filter?: { project_id?: string }): Promise<Credential[]>;
+  /** Returns false when the key does not exist or was already revoked. */
+  revokeCredential(accessKeyId: string, at: number): Promise<boolean>;
+
+  listTrackers(projectId: string): Promise<Tracker[]>;
+  changeTrackers<T>(projectId: string, planner: TrackerPlanner<T>): Promise<T>;
+}
