@@ -100,7 +100,8 @@ export function resolveConfig({ flags = {}, env = process.env }: ConfigSources =
     ...fromEnvironment(env),
     ...withoutUndefined(flagValues),
   };
-  const unknown = Object.keys(merged).filter((k) => !(k in DEFAULT_CONFIG));
+  // Own keys only: `in` would let Object.prototype names (`constructor`, `__proto__`) through.
+  const unknown = Object.keys(merged).filter((k) => !Object.hasOwn(DEFAULT_CONFIG, k));
   if (unknown.length > 0) throw new ConfigError(`unknown configuration setting(s): ${unknown.join(', ')}`);
   if (!Value.Check(ConfigSchema, merged)) {
     const first = [...Value.Errors(ConfigSchema, merged)][0];

@@ -4,9 +4,13 @@
  * field-specific CTS code), and Fastify's framework errors. Unknown errors become CTS.9500
  * without any detail: a stack trace never reaches the wire.
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES as HTTP_STATUS_TEXT } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Router, { type HTTPMethod } from 'find-my-way';
 import { CtsError, type CtsErrorCode } from '../core/error-catalog.js';
+import { uuidv7 } from '../core/ids.js';
+import { REQUEST_ID_HEADER } from './observability.js';
 
 /**
  * Per-route map from a request field (JSON pointer below the request part, e.g.
@@ -83,6 +87,40 @@ export function toCtsError(error: unknown, request: FastifyRequest): CtsError {
 
 export function sendCtsError(reply: FastifyReply, error: CtsError): FastifyReply {
   return reply.code(error.status).type('application/json; charset=utf-8').send(error.toWire());
+}
+
+/**
+ * Router-level failures (a malformed percent-encoding, an over-long path parameter) that Fastify
+ * answers before any hook or the error handler runs: without this they get Fastify's own body.
+ */
+export function sendFrameworkError(_error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header(REQUEST_ID_HEADER, request.id);
+  void sendCtsError(reply, new CtsError('CTS.9400'));
+}
+
+/**
+ * Requests Node's HTTP parser refuses (bad request line, invalid or duplicate Content-Length,
+ * oversized headers) never reach Fastify; answer them in the CTS shape on the raw socket.
+ */
+export function handleClientError(error: Error & { code?: string }, socket: Socket, log: FastifyBaseLogger): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const cts = new CtsError(
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? 'CTS.9431'
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 'CTS.9408'
+        : 'CTS.9400',
+  );
+  log.debug({ err: error, code: cts.code }, 'malformed request');
+  if (socket.writable) {
+    const body = JSON.stringify(cts.toWire());
+    socket.write(
+      `HTTP/1.1 ${cts.status} ${HTTP_STATUS_TEXT[cts.status] ?? ''}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `${REQUEST_ID_HEADER}: ${uuidv7()}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

@@ -8,7 +8,7 @@ import { uuidv7 } from '../core/ids.js';
 import type { TrackerService } from '../service/tracker-service.js';
 import type { Store } from '../store/store.js';
 import { registerAuthentication } from './auth/authenticate.js';
-import { registerErrorHandling } from './errors.js';
+import { handleClientError, registerErrorHandling, sendFrameworkError } from './errors.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { createMetrics, registerObservability, type Metrics } from './observability.js';
 import { registerOperationalRoutes } from './routes/operations.js';
@@ -35,6 +35,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // Reject ambiguous paths instead of guessing (`//v3`, `/v3/%2e%2e/`).
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: false, maxParamLength: 200 },
     return503OnClosing: true,
+    // Failures answered outside the hooks and error handler still get a CTS body and a request id.
+    frameworkErrors: sendFrameworkError,
+    clientErrorHandler: (error, socket) => handleClientError(error, socket, deps.logger),
   });
   const metrics = deps.metrics ?? createMetrics();
 

@@ -33,13 +33,14 @@ export function registerServeCommand(program: Command): void {
       const config = resolveConfig({ flags: flags as ConfigSources['flags'] });
       const logger = createLogger(config);
       const service = await startService(config, logger);
-      console.log(`OpenCTS listening on ${service.url} (data in ${config.dataDir})`);
       if (service.bootstrap) {
         console.log(
           `First start: created project ${service.bootstrap.credential.project_id} with an admin access key.`,
         );
         console.log(`Credentials written to ${service.bootstrap.file} (readable only by you).`);
       }
+      // Printed last: scripts wait for this line.
+      console.log(`OpenCTS listening on ${service.url} (data in ${config.dataDir})`);
       const stop = (signal: string) => {
         logger.info({ signal }, 'shutting down');
         service.close().then(

@@ -102,9 +102,11 @@ export const ERROR_CATALOG = {
   'CTS.9401': { status: 401, message: 'Incorrect authentication information.' },
   'CTS.9404': { status: 404, message: 'The requested resource does not exist.' },
   'CTS.9405': { status: 405, message: 'The request method is not allowed for this resource.' },
+  'CTS.9408': { status: 408, message: 'The request was not received in time.' },
   'CTS.9413': { status: 413, message: 'The request body is too large.' },
   'CTS.9415': { status: 415, message: 'The request content type is not supported.' },
   'CTS.9429': { status: 429, message: 'Too many requests. Retry later.' },
+  'CTS.9431': { status: 431, message: 'The request headers are too large.' },
   'CTS.9500': { status: 500, message: 'Internal error.' },
   'CTS.9503': { status: 503, message: 'Service unavailable. Retry later.' },
 } as const satisfies Record<string, CatalogEntry>;

@@ -104,7 +104,9 @@ export function parseSdkDate(value: string): number | undefined {
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
   const ms = Date.UTC(y, mo - 1, d, h, mi, s);
-  return Number.isNaN(ms) ? undefined : ms;
+  // Date.UTC rolls over out-of-range fields (month 13, hour 25) and maps years 0-99 to 19xx:
+  // accept only dates that format back to the same text.
+  return Number.isNaN(ms) || formatSdkDate(new Date(ms)) !== value ? undefined : ms;
 }
 
 export interface AuthorizationHeader {
