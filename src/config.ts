@@ -22,6 +22,10 @@ export const ConfigSchema = Type.Object({
    * acknowledged) but may lose the last commits on power loss; `full` fsyncs every commit.
    */
   durability: Type.Union(DURABILITY_LEVELS.map((d) => Type.Literal(d))),
+  /** How long traces stay queryable (CTS keeps 7 days). */
+  retentionDays: Type.Number({ exclusiveMinimum: 0, maximum: 3650 }),
+  /** Addresses of reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by default. */
+  trustedProxies: Type.Array(Type.String({ minLength: 1 })),
   /** Request bodies above this are refused; AK/SK-signed calls are limited to 12 MB by CTS. */
   bodyLimitBytes: Type.Integer({ minimum: 1024 }),
 });
@@ -35,6 +39,8 @@ export const DEFAULT_CONFIG: Config = {
   region: 'local-1',
   logLevel: 'info',
   durability: 'normal',
+  retentionDays: 7,
+  trustedProxies: [],
   bodyLimitBytes: 12 * 1024 * 1024,
 };
 
@@ -46,6 +52,8 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   region: 'OPENCTS_REGION',
   logLevel: 'OPENCTS_LOG_LEVEL',
   durability: 'OPENCTS_DURABILITY',
+  retentionDays: 'OPENCTS_RETENTION_DAYS',
+  trustedProxies: 'OPENCTS_TRUSTED_PROXIES',
   bodyLimitBytes: 'OPENCTS_BODY_LIMIT_BYTES',
 };
 
@@ -53,14 +61,19 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const NUMERIC_KEYS = new Set<keyof Config>(['port', 'bodyLimitBytes']);
+const NUMERIC_KEYS = new Set<keyof Config>(['port', 'bodyLimitBytes', 'retentionDays']);
+const LIST_KEYS = new Set<keyof Config>(['trustedProxies']);
 
 function fromEnvironment(env: NodeJS.ProcessEnv): Partial<Config> {
   const out: Record<string, unknown> = {};
   for (const [key, name] of Object.entries(ENV_NAMES) as Array<[keyof Config, string]>) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
-    out[key] = NUMERIC_KEYS.has(key) ? Number(raw) : raw;
+    out[key] = NUMERIC_KEYS.has(key)
+      ? Number(raw)
+      : LIST_KEYS.has(key)
+        ? raw.split(',').map((v) => v.trim()).filter(Boolean)
+        : raw;
   }
   return out as Partial<Config>;
 }

@@ -9,8 +9,14 @@ import { pino, type Logger } from 'pino';
 import { buildServer } from './api/server.js';
 import type { Config } from './config.js';
 import { FsBuckets } from './delivery/fs/fs-buckets.js';
+import { AuditRecorder } from './service/audit-recorder.js';
 import { IdentityService, type IssuedCredential } from './service/identity-service.js';
+import { startRetentionPurge } from './service/retention.js';
+import { TraceService } from './service/trace-service.js';
 import { TrackerService } from './service/tracker-service.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const RETENTION_PURGE_INTERVAL_MS = 60_000;
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 
@@ -22,6 +28,8 @@ export interface Runtime {
   readonly config: Config;
   readonly store: Store;
   readonly identity: IdentityService;
+  readonly audit: AuditRecorder;
+  readonly traces: TraceService;
   readonly trackers: TrackerService;
   close(): Promise<void>;
 }
@@ -30,11 +38,14 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const store = SqliteStore.open({ file: path.join(config.dataDir, DATABASE_FILE), durability: config.durability });
   const buckets = new FsBuckets(path.join(config.dataDir, BUCKETS_DIR));
+  const audit = new AuditRecorder(store);
   return {
     config,
     store,
+    audit,
     identity: new IdentityService(store),
-    trackers: new TrackerService({ store, buckets, region: config.region }),
+    trackers: new TrackerService({ store, buckets, region: config.region, audit }),
+    traces: new TraceService({ store, retentionMs: config.retentionDays * DAY_MS }),
     close: () => store.close(),
   };
 }
@@ -72,8 +83,11 @@ export async function startService(config: Config, logger: Logger = createLogger
     const app = await buildServer({
       store: runtime.store,
       trackers: runtime.trackers,
+      audit: runtime.audit,
+      traces: runtime.traces,
       logger,
       bodyLimitBytes: config.bodyLimitBytes,
+      trustedProxies: config.trustedProxies,
     });
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     // First-start credentials are written before the port opens: whoever waits for `GET /` to
@@ -92,6 +106,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
+    const purge = startRetentionPurge(runtime.traces, RETENTION_PURGE_INTERVAL_MS, logger);
     let closing: Promise<void> | undefined;
     return {
       runtime,
@@ -100,7 +115,10 @@ export async function startService(config: Config, logger: Logger = createLogger
       ...(bootstrap ? { bootstrap } : {}),
       close: () => {
         // Stop accepting, let in-flight requests finish, then flush and close the store.
-        closing ??= app.close().then(() => runtime.close());
+        closing ??= app
+          .close()
+          .then(() => purge.stop())
+          .then(() => runtime.close());
         return closing;
       },
     };

@@ -125,10 +125,19 @@ export function handleClientError(error: Error & { code?: string }, socket: Sock
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
+    // Also set by the observability hook, unless an earlier onRequest hook failed.
+    reply.header(REQUEST_ID_HEADER, request.id);
     const cts = toCtsError(error, request);
     if (cts.status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.debug({ err: error, code: cts.code }, 'request rejected');
     return sendCtsError(reply, cts);
+  });
+
+  // HTTP/1.1 requires Host (RFC 9112 §3.2); Node's own check is off (server.ts) so the answer is a CTS error.
+  app.addHook('onRequest', async (request) => {
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      throw new CtsError('CTS.9400', '(missing Host header)');
+    }
   });
 
   // A mirror of the route table, so the 404 handler can tell "no such path" from "wrong method".

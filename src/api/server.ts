@@ -5,7 +5,11 @@
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { uuidv7 } from '../core/ids.js';
+import type { AuditRecorder } from '../service/audit-recorder.js';
+import type { TraceService } from '../service/trace-service.js';
 import type { TrackerService } from '../service/tracker-service.js';
+import { registerTraceRoutes } from './routes/traces.js';
+import { registerAudit } from './audit.js';
 import type { Store } from '../store/store.js';
 import { registerAuthentication } from './auth/authenticate.js';
 import { handleClientError, registerErrorHandling, sendFrameworkError } from './errors.js';
@@ -19,14 +23,19 @@ import { registerValidators } from './validation.js';
 export interface ServerDeps {
   readonly store: Store;
   readonly trackers: TrackerService;
+  readonly traces: TraceService;
+  readonly audit: AuditRecorder;
   readonly logger: FastifyBaseLogger;
   readonly bodyLimitBytes: number;
+  /** Reverse proxies whose X-Forwarded-For gives the caller's address (traces' source_ip). */
+  readonly trustedProxies?: readonly string[];
   readonly metrics?: Metrics;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger,
+    trustProxy: deps.trustedProxies && deps.trustedProxies.length > 0 ? [...deps.trustedProxies] : false,
     // One log line per request, written by the observability hook, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
     bodyLimit: deps.bodyLimitBytes,
@@ -38,13 +47,18 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // Failures answered outside the hooks and error handler still get a CTS body and a request id.
     frameworkErrors: sendFrameworkError,
     clientErrorHandler: (error, socket) => handleClientError(error, socket, deps.logger),
+    // Node would answer an HTTP/1.1 request without Host with an empty 400; errors.ts answers it.
+    http: { requireHostHeader: false },
   });
+  // Node would answer an unknown `Expect` with an empty 417; serve the request as if it were absent.
+  app.server.on('checkExpectation', (req, res) => app.routing(req, res));
   const metrics = deps.metrics ?? createMetrics();
 
   registerErrorHandling(app);
   registerValidators(app);
   registerJsonBodyParser(app);
   registerObservability(app, metrics);
+  registerAudit(app, deps.audit);
   registerAuthentication(app, deps.store);
   await app.register(fastifySwagger, {
     openapi: {
@@ -70,5 +84,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerVersionRoutes(app);
   registerOperationalRoutes(app, { store: deps.store, metrics });
   registerTrackerRoutes(app, deps.trackers);
+  registerTraceRoutes(app, deps.traces);
   return app;
 }

@@ -18,6 +18,10 @@ import {
 import type { Tracker, TrackerInput } from '../core/tracker/tracker.js';
 import { BucketExistsError, type BucketAdmin } from '../delivery/buckets.js';
 import type { Store } from '../store/store.js';
+import type { AuditRecorder } from './audit-recorder.js';
+import type { AuditedOperation, CallOutcome, RequestFacts } from '../core/trace/audit-trace.js';
+import { changeIsRecorded } from '../core/trace/recording.js';
+import type { Trace } from '../core/trace/trace.js';
 
 export interface Caller {
   readonly projectId: string;
@@ -28,8 +32,16 @@ export interface TrackerServiceDeps {
   readonly store: Store;
   readonly buckets: BucketAdmin;
   readonly region: string;
+  readonly audit: AuditRecorder;
   readonly now?: () => number;
 }
+
+/** The trace names CTS gives its tracker operations (spec §1.7 example: createTracker, deleteTracker). */
+export const TRACKER_OPERATIONS = {
+  create: { traceName: 'createTracker', resourceType: 'tracker' },
+  update: { traceName: 'updateTracker', resourceType: 'tracker' },
+  delete: { traceName: 'deleteTracker', resourceType: 'tracker' },
+} as const;
 
 export class TrackerService {
   private readonly now: () => number;
@@ -76,24 +88,49 @@ export class TrackerService {
     }
   }
 
-  async create(caller: Caller, input: TrackerInput): Promise<Tracker> {
+  /** The change's own trace, when the project's trackers record it (before or after the change). */
+  private tracesOf(
+    facts: RequestFacts,
+    before: readonly Tracker[],
+    after: readonly Tracker[],
+    operation: AuditedOperation,
+    outcome: CallOutcome,
+  ): Trace[] {
+    return changeIsRecorded(before, after) ? [this.deps.audit.trace(facts, operation, outcome)] : [];
+  }
+
+  async create(caller: Caller, input: TrackerInput, facts: RequestFacts): Promise<Tracker> {
     const current = await this.deps.store.listTrackers(caller.projectId);
     const draft = planCreateTracker(current, input, this.context(caller));
     await this.prepareBuckets(draft.buckets);
     const ctx = this.context(caller, draft.tracker.id);
     return this.deps.store.changeTrackers(caller.projectId, (latest) => {
       const { tracker } = planCreateTracker(latest, input, { ...ctx, now: draft.tracker.create_time });
-      return { upsert: [tracker], result: tracker };
+      const traces = this.tracesOf(
+        facts,
+        latest,
+        [...latest, tracker],
+        { ...TRACKER_OPERATIONS.create, resourceId: tracker.id, resourceName: tracker.tracker_name },
+        { httpStatus: 201, response: tracker },
+      );
+      return { upsert: [tracker], traces, result: tracker };
     });
   }
 
-  async update(caller: Caller, input: TrackerInput): Promise<Tracker> {
+  async update(caller: Caller, input: TrackerInput, facts: RequestFacts): Promise<Tracker> {
     const current = await this.deps.store.listTrackers(caller.projectId);
     const draft = planUpdateTracker(current, input, this.context(caller));
     await this.prepareBuckets(draft.buckets);
     return this.deps.store.changeTrackers(caller.projectId, (latest) => {
       const { tracker } = planUpdateTracker(latest, input, this.context(caller));
-      return { upsert: [tracker], result: tracker };
+      const traces = this.tracesOf(
+        facts,
+        latest,
+        latest.map((t) => (t.id === tracker.id ? tracker : t)),
+        { ...TRACKER_OPERATIONS.update, resourceId: tracker.id, resourceName: tracker.tracker_name },
+        { httpStatus: 200 },
+      );
+      return { upsert: [tracker], traces, result: tracker };
     });
   }
 
@@ -101,10 +138,22 @@ export class TrackerService {
     return filterTrackers(await this.deps.store.listTrackers(caller.projectId), selector);
   }
 
-  async remove(caller: Caller, selector: DeleteSelector): Promise<Tracker[]> {
+  async remove(caller: Caller, selector: DeleteSelector, facts: RequestFacts): Promise<Tracker[]> {
     return this.deps.store.changeTrackers(caller.projectId, (latest) => {
       const removed = selectTrackersToDelete(latest, selector);
-      return { remove: removed.map((t) => t.id), result: removed };
+      const gone = new Set(removed.map((t) => t.id));
+      const after = latest.filter((t) => !gone.has(t.id));
+      // One trace per deleted tracker, so each resource's history is complete.
+      const traces = removed.flatMap((t) =>
+        this.tracesOf(
+          facts,
+          latest,
+          after,
+          { ...TRACKER_OPERATIONS.delete, resourceId: t.id, resourceName: t.tracker_name },
+          { httpStatus: 204 },
+        ),
+      );
+      return { remove: [...gone], traces, result: removed };
     });
   }
 }

@@ -64,5 +64,59 @@ export interface Store {
   revokeCredential(accessKeyId: string, at: number): Promise<boolean>;
 
   listTrackers(projectId: string): Promise<Tracker[]>;
+  /**
+   * Decides and commits a change to a project's trackers and the traces that record it, in one
+   * transaction (group-committed with concurrent writes). The planner may also only add traces
+   * (ingest, failed calls): recording depends on the trackers it sees.
+   */
   changeTrackers<T>(projectId: string, planner: TrackerPlanner<T>): Promise<T>;
+
+  listTraces(query: TraceQuery): Promise<TracePage>;
+  /** Where a trace sits in its scope, for `next` markers; undefined when it is not there. */
+  findTracePosition(
+    projectId: string,
+    eventType: 'system' | 'data',
+    trackerName: string | undefined,
+    traceId: string,
+  ): Promise<TracePosition | undefined>;
+  /**
+   * Removes up to `batch` traces recorded before `recordedBefore`, oldest first, never one that a
+   * consumer cursor has not passed yet. Returns how many were removed.
+   */
+  purgeTraces(recordedBefore: number, batch: number): Promise<number>;
+  /** Durable progress of a trace consumer (delivery worker, notifier): the last seq it handled. */
+  getCursor(consumer: string): Promise<number | undefined>;
+  setCursor(consumer: string, seq: number): Promise<void>;
 }
+
+export { TRACE_FILTER_NAMES as TRACE_FILTERS, type TraceFilter } from '../core/trace/trace-filter.js';
+import type { TraceFilter } from '../core/trace/trace-filter.js';
+
+export interface TraceQuery {
+  readonly projectId: string;
+  readonly eventType: 'system' | 'data';
+  /** Undefined only for data traces of every data tracker. */
+  readonly trackerName: string | undefined;
+  /** Exclusive bounds on the event time, ms. */
+  readonly from: number;
+  readonly to: number;
+  readonly limit: number;
+  /** Keyset position: return traces strictly older than this one (newest first). */
+  readonly after?: TracePosition | undefined;
+  readonly filters: Readonly<Partial<Record<TraceFilter, string>>>;
+  /** When set, every other filter is ignored (spec §1.6). */
+  readonly traceId?: string | undefined;
+}
+
+export interface TracePosition {
+  readonly time: number;
+  readonly traceId: string;
+}
+
+export interface TracePage {
+  /** Each trace as its §2.1 wire JSON text, newest first. */
+  readonly wire: readonly string[];
+  /** Position of the last trace returned, when more traces follow. */
+  readonly next: TracePosition | undefined;
+}
+

@@ -2,7 +2,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TrackerInput } from '../../core/tracker/tracker.js';
-import type { TrackerService } from '../../service/tracker-service.js';
+import { TRACKER_OPERATIONS, type TrackerService } from '../../service/tracker-service.js';
+import { requestFacts } from '../audit.js';
 import { principalOf } from '../auth/authenticate.js';
 import {
   CreateTrackerBody,
@@ -23,7 +24,7 @@ export function registerTrackerRoutes(app: FastifyInstance, trackers: TrackerSer
   app.post(
     '/v3/:project_id/tracker',
     {
-      config: { auth: 'project', fieldErrors: TRACKER_BODY_ERRORS },
+      config: { auth: 'project', fieldErrors: TRACKER_BODY_ERRORS, audit: TRACKER_OPERATIONS.create },
       schema: {
         summary: 'CreateTracker',
         tags,
@@ -33,7 +34,7 @@ export function registerTrackerRoutes(app: FastifyInstance, trackers: TrackerSer
       },
     },
     async (request, reply) => {
-      const tracker = await trackers.create(principalOf(request), request.body as TrackerInput);
+      const tracker = await trackers.create(principalOf(request), request.body as TrackerInput, requestFacts(request));
       return reply.code(201).send(tracker);
     },
   );
@@ -41,7 +42,7 @@ export function registerTrackerRoutes(app: FastifyInstance, trackers: TrackerSer
   app.put(
     '/v3/:project_id/tracker',
     {
-      config: { auth: 'project', fieldErrors: TRACKER_BODY_ERRORS },
+      config: { auth: 'project', fieldErrors: TRACKER_BODY_ERRORS, audit: TRACKER_OPERATIONS.update },
       schema: {
         summary: 'UpdateTracker',
         tags,
@@ -51,7 +52,7 @@ export function registerTrackerRoutes(app: FastifyInstance, trackers: TrackerSer
       },
     },
     async (request, reply) => {
-      await trackers.update(principalOf(request), request.body as TrackerInput);
+      await trackers.update(principalOf(request), request.body as TrackerInput, requestFacts(request));
       // CTS answers 200 with an empty body (spec §1.3).
       return reply.code(200).send();
     },
@@ -77,7 +78,7 @@ export function registerTrackerRoutes(app: FastifyInstance, trackers: TrackerSer
   app.delete(
     '/v3/:project_id/trackers',
     {
-      config: { auth: 'project', fieldErrors: TRACKER_QUERY_ERRORS },
+      config: { auth: 'project', fieldErrors: TRACKER_QUERY_ERRORS, audit: TRACKER_OPERATIONS.delete },
       schema: {
         summary: 'DeleteTracker',
         tags,
@@ -87,7 +88,11 @@ export function registerTrackerRoutes(app: FastifyInstance, trackers: TrackerSer
       },
     },
     async (request, reply) => {
-      await trackers.remove(principalOf(request), request.query as { tracker_name?: string; tracker_type?: string });
+      await trackers.remove(
+        principalOf(request),
+        request.query as { tracker_name?: string; tracker_type?: string },
+        requestFacts(request),
+      );
       return reply.code(204).send();
     },
   );

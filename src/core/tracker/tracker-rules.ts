@@ -129,6 +129,8 @@ function checkDataEvents(events: unknown): DataEvent[] {
 
 function mergeObsInfo(current: ObsInfo, input: TrackerInput['obs_info'], region: string): ObsInfo {
   const next: ObsInfo = { ...current };
+  // A different bucket is not the one CTS created: unless the request says so, it must exist.
+  if (input?.bucket_name !== undefined && input.bucket_name !== current.bucket_name) next.is_obs_created = false;
   if (input) {
     if (input.bucket_name !== undefined) next.bucket_name = input.bucket_name;
     if (input.file_prefix_name !== undefined) next.file_prefix_name = input.file_prefix_name;

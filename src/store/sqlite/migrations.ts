@@ -43,6 +43,52 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'traces and consumer cursors',
+    // seq (the rowid) orders traces by commit; trace ids are UUIDv7, so every index below grows
+    // at its end or inside a small set of hot pages instead of scattering inserts.
+    // One index per ListTraces filter (spec §1.6), each led by the query scope and ending in
+    // time, so a filtered page is an index range read newest-first.
+    sql: `
+      CREATE TABLE traces (
+        seq                   INTEGER PRIMARY KEY,
+        trace_id              TEXT NOT NULL,
+        project_id            TEXT NOT NULL,
+        domain_id             TEXT NOT NULL,
+        tracker_name          TEXT NOT NULL,
+        event_type            TEXT NOT NULL,
+        time                  INTEGER NOT NULL,
+        record_time           INTEGER NOT NULL,
+        service_type          TEXT NOT NULL,
+        resource_type         TEXT NOT NULL,
+        resource_id           TEXT,
+        resource_name         TEXT,
+        trace_name            TEXT NOT NULL,
+        trace_rating          TEXT NOT NULL,
+        user_name             TEXT,
+        access_key_id         TEXT,
+        enterprise_project_id TEXT,
+        user_agent            TEXT,
+        content_length        INTEGER,
+        total_time            INTEGER,
+        wire                  TEXT NOT NULL
+      ) STRICT;
+      CREATE UNIQUE INDEX traces_id ON traces (trace_id, tracker_name);
+      CREATE INDEX traces_scope ON traces (project_id, tracker_name, time, trace_id);
+      CREATE INDEX traces_service ON traces (project_id, tracker_name, service_type, time);
+      CREATE INDEX traces_user ON traces (project_id, tracker_name, user_name, time);
+      CREATE INDEX traces_resource_id ON traces (project_id, tracker_name, resource_id, time);
+      CREATE INDEX traces_resource_name ON traces (project_id, tracker_name, resource_name, time);
+      CREATE INDEX traces_resource_type ON traces (project_id, tracker_name, resource_type, time);
+      CREATE INDEX traces_trace_name ON traces (project_id, tracker_name, trace_name, time);
+      CREATE INDEX traces_access_key ON traces (project_id, tracker_name, access_key_id, time);
+      CREATE TABLE trace_cursors (
+        consumer TEXT PRIMARY KEY,
+        seq      INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 export function migrate(db: Database.Database, migrations: readonly Migration[] = SQLITE_MIGRATIONS): number[] {

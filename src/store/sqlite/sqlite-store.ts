@@ -5,8 +5,20 @@
 import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Durability } from '../../config.js';
+import type { Trace } from '../../core/trace/trace.js';
+import { toWireTrace } from '../../core/trace/wire.js';
 import type { Tracker } from '../../core/tracker/tracker.js';
-import { ProjectConflictError, type Credential, type Project, type Store, type TrackerPlanner } from '../store.js';
+import {
+  ProjectConflictError,
+  type Credential,
+  type Project,
+  type Store,
+  type TracePage,
+  type TracePosition,
+  type TraceQuery,
+  type TrackerPlanner,
+} from '../store.js';
+import { TraceQueryCache } from './trace-queries.js';
 import { GroupCommit } from './group-commit.js';
 import { migrate } from './migrations.js';
 
@@ -24,6 +36,7 @@ export class SqliteStore implements Store {
   private readonly writer: GroupCommit;
   private closed = false;
   private readonly stmt;
+  private readonly traceQueries: TraceQueryCache;
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -53,7 +66,27 @@ export class SqliteStore implements Store {
          ON CONFLICT (id) DO UPDATE SET tracker_name = excluded.tracker_name, body = excluded.body`,
       ),
       deleteTracker: db.prepare('DELETE FROM trackers WHERE id = ? AND project_id = ?'),
+      insertTrace: db.prepare(
+        `INSERT INTO traces (trace_id, project_id, domain_id, tracker_name, event_type, time, record_time,
+           service_type, resource_type, resource_id, resource_name, trace_name, trace_rating, user_name,
+           access_key_id, enterprise_project_id, user_agent, content_length, total_time, wire)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      tracePositionInTracker: db.prepare(
+        'SELECT time, trace_id AS traceId FROM traces WHERE trace_id = ? AND tracker_name = ? AND project_id = ? AND event_type = ?',
+      ),
+      tracePositionAnyTracker: db.prepare(
+        'SELECT time, trace_id AS traceId FROM traces WHERE trace_id = ? AND project_id = ? AND event_type = ? LIMIT 1',
+      ),
+      oldestTraces: db.prepare('SELECT seq, record_time FROM traces ORDER BY seq LIMIT ?'),
+      deleteTraceSeq: db.prepare('DELETE FROM traces WHERE seq = ?'),
+      minCursor: db.prepare('SELECT min(seq) AS seq FROM trace_cursors'),
+      getCursor: db.prepare('SELECT seq FROM trace_cursors WHERE consumer = ?'),
+      setCursor: db.prepare(
+        'INSERT INTO trace_cursors (consumer, seq) VALUES (?, ?) ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq',
+      ),
     };
+    this.traceQueries = new TraceQueryCache(db);
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
@@ -151,7 +184,77 @@ export class SqliteStore implements Store {
         if (t.project_id !== projectId) throw new Error('tracker belongs to another project');
         this.stmt.upsertTracker.run(t.id, projectId, t.tracker_type, t.tracker_name, JSON.stringify(t));
       }
+      for (const trace of change.traces ?? []) {
+        if (trace.project_id !== projectId) throw new Error('trace belongs to another project');
+        this.insertTrace(trace);
+      }
       return change.result;
+    });
+  }
+
+  private insertTrace(t: Trace): void {
+    this.stmt.insertTrace.run(
+      t.trace_id,
+      t.project_id,
+      t.domain_id,
+      t.tracker_name,
+      t.event_type,
+      t.time,
+      t.record_time,
+      t.service_type,
+      t.resource_type,
+      t.resource_id ?? null,
+      t.resource_name ?? null,
+      t.trace_name,
+      t.trace_rating,
+      t.user.name ?? t.user.user_name ?? null,
+      t.user.access_key_id ?? null,
+      t.enterprise_project_id ?? null,
+      t.user_agent ?? null,
+      t.content_length ?? null,
+      t.total_time ?? null,
+      JSON.stringify(toWireTrace(t)),
+    );
+  }
+
+  async listTraces(query: TraceQuery): Promise<TracePage> {
+    return this.traceQueries.run(query);
+  }
+
+  async findTracePosition(
+    projectId: string,
+    eventType: 'system' | 'data',
+    trackerName: string | undefined,
+    traceId: string,
+  ): Promise<TracePosition | undefined> {
+    return (
+      trackerName === undefined
+        ? this.stmt.tracePositionAnyTracker.get(traceId, projectId, eventType)
+        : this.stmt.tracePositionInTracker.get(traceId, trackerName, projectId, eventType)
+    ) as TracePosition | undefined;
+  }
+
+  purgeTraces(recordedBefore: number, batch: number): Promise<number> {
+    return this.writer.run(() => {
+      const keepFrom = (this.stmt.minCursor.get() as { seq: number | null }).seq;
+      let removed = 0;
+      for (const row of this.stmt.oldestTraces.all(batch) as Array<{ seq: number; record_time: number }>) {
+        // Rows are in commit order: the first one young enough, or not yet consumed, ends the purge.
+        if (row.record_time >= recordedBefore || (keepFrom !== null && row.seq > keepFrom)) break;
+        this.stmt.deleteTraceSeq.run(row.seq);
+        removed++;
+      }
+      return removed;
+    });
+  }
+
+  async getCursor(consumer: string): Promise<number | undefined> {
+    return (this.stmt.getCursor.get(consumer) as { seq: number } | undefined)?.seq;
+  }
+
+  setCursor(consumer: string, seq: number): Promise<void> {
+    return this.writer.run(() => {
+      this.stmt.setCursor.run(consumer, seq);
     });
   }
 }
