@@ -92,7 +92,10 @@ describe('CtsError', () => {
     const err = new CtsError('CTS.0003', 'compress_type must be gzip or json.');
     assert.equal(err.status, 400);
     assert.equal(err.detail, 'compress_type must be gzip or json.');
-    assert.equal(err.message, 'Invalid message body. The message body is empty or invalid. compress_type must be gzip or json.');
+    assert.equal(
+      err.message,
+      'Invalid message body. The message body is empty or invalid. compress_type must be gzip or json.',
+    );
   });
 
   test('toWire() gives exactly {error_code, error_msg}', () => {

@@ -80,7 +80,10 @@ describe('Go SDK test vectors (spec §6.2)', () => {
       headerValue: () => GO.sdkDate,
       payloadHash: sha256Hex(GO.postBody.trimEnd()),
     });
-    assert.notEqual(signatureHex(GO.credentials.secretAccessKey, stringToSign(GO.sdkDate, canonical)), GO.postSignature);
+    assert.notEqual(
+      signatureHex(GO.credentials.secretAccessKey, stringToSign(GO.sdkDate, canonical)),
+      GO.postSignature,
+    );
   });
 
   test('signRequest reproduces the GET vector: header x-sdk-date only, signature 5a2ce64c…', () => {
@@ -165,7 +168,10 @@ describe('Go SDK test vectors (spec §6.2)', () => {
       'x-sdk-content-sha256;x-sdk-date',
       'UNSIGNED-PAYLOAD',
     ].join('\n');
-    assert.equal(signatureOf(unsigned['Authorization']), signatureHex('SecretKey', stringToSign(GO.sdkDate, canonical)));
+    assert.equal(
+      signatureOf(unsigned['Authorization']),
+      signatureHex('SecretKey', stringToSign(GO.sdkDate, canonical)),
+    );
   });
 });
 
@@ -200,7 +206,14 @@ describe('canonical query (clients.md §4.1)', () => {
   });
 
   test('sorts keys by UTF-16 code unit (upper case before lower case)', () => {
-    assert.equal(canonicalQuery([['b', '1'], ['B', '2'], ['a', '3']]), 'B=2&a=3&b=1');
+    assert.equal(
+      canonicalQuery([
+        ['b', '1'],
+        ['B', '2'],
+        ['a', '3'],
+      ]),
+      'B=2&a=3&b=1',
+    );
   });
 
   test('a key without = gets an empty value and an empty query gives an empty string', () => {
@@ -221,7 +234,7 @@ describe('canonical URI', () => {
   });
 
   test('encodes each segment strictly, including a raw %', () => {
-    assert.equal(canonicalUri(['', 'a b', "x!'()*", '%7B']), "/a%20b/x%21%27%28%29%2A/%257B/");
+    assert.equal(canonicalUri(['', 'a b', "x!'()*", '%7B']), '/a%20b/x%21%27%28%29%2A/%257B/');
   });
 });
 
