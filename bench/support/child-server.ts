@@ -3,7 +3,8 @@
  * loop. This module picks a free port, starts the child, waits until `GET /` answers, and stops it
  * (SIGTERM, then SIGKILL) when done.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -114,4 +115,22 @@ export async function startChildServer(options: StartOptions): Promise<ChildServ
     await sleep(50);
   }
   return { url, port, pid: child.pid ?? -1, output, stop };
+}
+
+let clockTicks: number | undefined;
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc (Linux). NaN where /proc is
+ * missing. Comparing it around a run tells whether a server was saturated and what a request costs.
+ */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return Number.NaN;
+  }
 }

@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { resolveConfig } from '../config.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { ROLES, type Role } from '../store/store.js';
+import { table } from './format.js';
 import { dataDirOption } from './options.js';
 
 async function withRuntime<T>(dataDir: string | undefined, work: (runtime: Runtime) => Promise<T>): Promise<T> {
@@ -13,18 +14,6 @@ async function withRuntime<T>(dataDir: string | undefined, work: (runtime: Runti
   } finally {
     await runtime.close();
   }
-}
-
-function table(rows: Array<Record<string, string>>): string {
-  if (rows.length === 0) return '(none)';
-  const keys = Object.keys(rows[0]!);
-  const widths = keys.map((k) => Math.max(k.length, ...rows.map((r) => (r[k] ?? '').length)));
-  const line = (values: string[]) =>
-    values
-      .map((v, i) => v.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  return [line(keys), ...rows.map((r) => line(keys.map((k) => r[k] ?? '')))].join('\n');
 }
 
 export function registerCredentialCommands(program: Command): void {

@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import { registerCredentialCommands } from './credentials.js';
 import { registerServeCommand } from './serve.js';
+import { registerTraceCommands } from './traces.js';
+import { registerTrackerCommands } from './trackers.js';
 
 export function buildProgram(): Command {
   const program = new Command('opencts')
@@ -10,6 +12,8 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerServeCommand(program);
   registerCredentialCommands(program);
+  registerTrackerCommands(program);
+  registerTraceCommands(program);
   return program;
 }
 

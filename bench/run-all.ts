@@ -1,0 +1,49 @@
+/**
+ * Runs every benchmark in bench/ (each top-level module other than this one; helpers live in
+ * bench/support/) one after the other, each in its own process with its defaults. Extra
+ * arguments are passed to every benchmark (e.g. `--json`). Exits non-zero if any benchmark failed.
+ *
+ * Usage: node dist/bench/run-all.js [args for every benchmark]   (or `npm run bench`)
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const self = path.basename(fileURLToPath(import.meta.url));
+
+export function benchmarkFiles(dir: string = here): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.js') && e.name !== self)
+    .map((e) => path.join(dir, e.name))
+    .sort();
+}
+
+function run(file: string, args: readonly string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [file, ...args], { stdio: 'inherit' });
+    child.once('error', () => resolve(1));
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const files = benchmarkFiles();
+  const failed: string[] = [];
+  for (const file of files) {
+    const name = path.basename(file, '.js');
+    process.stderr.write(`\n=== ${name} ===\n`);
+    const started = Date.now();
+    const code = await run(file, args);
+    process.stderr.write(`=== ${name}: exit ${code} after ${((Date.now() - started) / 1000).toFixed(0)} s ===\n`);
+    if (code !== 0) failed.push(name);
+  }
+  if (failed.length > 0) {
+    console.error(`benchmarks failed: ${failed.join(', ')}`);
+    process.exitCode = 1;
+  }
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
