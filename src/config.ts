@@ -72,7 +72,10 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Partial<Config> {
     out[key] = NUMERIC_KEYS.has(key)
       ? Number(raw)
       : LIST_KEYS.has(key)
-        ? raw.split(',').map((v) => v.trim()).filter(Boolean)
+        ? raw
+            .split(',')
+            .map((v) => v.trim())
+            .filter(Boolean)
         : raw;
   }
   return out as Partial<Config>;

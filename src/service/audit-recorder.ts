@@ -3,7 +3,12 @@
  * A successful change puts its trace into the change's own transaction (see TrackerService); a
  * failed call changed nothing, so its trace is committed on its own.
  */
-import { buildApiCallTrace, type AuditedOperation, type CallOutcome, type RequestFacts } from '../core/trace/audit-trace.js';
+import {
+  buildApiCallTrace,
+  type AuditedOperation,
+  type CallOutcome,
+  type RequestFacts,
+} from '../core/trace/audit-trace.js';
 import { systemTrackerRecording } from '../core/trace/recording.js';
 import type { Trace } from '../core/trace/trace.js';
 import { uuidv7 } from '../core/ids.js';

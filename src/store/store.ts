@@ -119,4 +119,3 @@ export interface TracePage {
   /** Position of the last trace returned, when more traces follow. */
   readonly next: TracePosition | undefined;
 }
-

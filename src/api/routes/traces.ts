@@ -49,7 +49,8 @@ export function registerTraceRoutes(app: FastifyInstance, traces: TraceService):
     },
     async (request, reply) => {
       const caller = principalOf(request);
-      if (caller.role !== 'service') throw new CtsError('CTS.0013', '(ingest needs an access key with the service role)');
+      if (caller.role !== 'service')
+        throw new CtsError('CTS.0013', '(ingest needs an access key with the service role)');
       const { traces: items } = request.body as { traces: IngestedTrace[] };
       return reply.code(201).send({ trace_ids: await traces.ingest(caller, items) });
     },

@@ -18,11 +18,7 @@ export function changeIsRecorded(before: readonly Tracker[], after: readonly Tra
   return systemTrackerRecording(before) || systemTrackerRecording(after);
 }
 
-export function dataTrackersRecording(
-  trackers: readonly Tracker[],
-  bucketName: string,
-  event: DataEvent,
-): Tracker[] {
+export function dataTrackersRecording(trackers: readonly Tracker[], bucketName: string, event: DataEvent): Tracker[] {
   return trackers.filter(
     (t) =>
       t.tracker_type === 'data' &&
