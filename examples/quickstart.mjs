@@ -18,10 +18,7 @@ const credentials = new BasicCredentials()
   .withAk(creds.access_key_id)
   .withSk(creds.secret_access_key)
   .withProjectId(creds.project_id);
-const client = new ClientBuilder((hcClient) => hcClient)
-  .withCredential(credentials)
-  .withEndpoint(endpoint)
-  .build();
+const client = new ClientBuilder((hcClient) => hcClient).withCredential(credentials).withEndpoint(endpoint).build();
 
 // The generated CTS client is not on npm: these two entries are what it would send.
 function call(method, url, { query, body } = {}) {
