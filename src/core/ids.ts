@@ -13,10 +13,23 @@ function toHex(bytes: Uint8Array): string {
   return out;
 }
 
+/** Random bytes are drawn in blocks: one system call per 512 ids instead of one per id. */
+const RANDOM_POOL = new Uint8Array(10 * 512);
+let poolOffset = RANDOM_POOL.length;
+
+function randomTail(target: Uint8Array): void {
+  if (poolOffset + 10 > RANDOM_POOL.length) {
+    randomFillSync(RANDOM_POOL);
+    poolOffset = 0;
+  }
+  target.set(RANDOM_POOL.subarray(poolOffset, poolOffset + 10), 6);
+  poolOffset += 10;
+}
+
 /** RFC 9562 UUIDv7: 48-bit ms timestamp, version 7, variant 10, 74 random bits. */
 export function uuidv7(nowMs: number = Date.now()): string {
   const b = new Uint8Array(16);
-  randomFillSync(b, 6);
+  randomTail(b);
   let t = nowMs;
   for (let i = 5; i >= 0; i--) {
     b[i] = t % 256;

@@ -3,7 +3,8 @@
  * settings live under `<root>/.opencts/`, a name no bucket can have (bucket names start with a
  * letter or digit).
  */
-import { mkdir, stat, writeFile, rename } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { mkdir, writeFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { BucketExistsError, type BucketAdmin } from '../buckets.js';
 
@@ -17,12 +18,10 @@ export class FsBuckets implements BucketAdmin {
   }
 
   async bucketExists(name: string): Promise<boolean> {
-    try {
-      return (await stat(this.bucketPath(name))).isDirectory();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw err;
-    }
+    // A local stat is a few microseconds; the thread-pool round trip of fs.promises costs ten
+    // times that on every tracker write.
+    const found = statSync(this.bucketPath(name), { throwIfNoEntry: false });
+    return found?.isDirectory() ?? false;
   }
 
   async createBucket(name: string): Promise<void> {

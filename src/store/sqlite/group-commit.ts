@@ -20,7 +20,19 @@ export class GroupCommit {
   private scheduled = false;
   private idleWaiters: Array<() => void> = [];
 
-  constructor(private readonly db: Database.Database) {}
+  private readonly sql;
+
+  constructor(private readonly db: Database.Database) {
+    // Prepared once: db.exec() would parse these for every batch and savepoint.
+    this.sql = {
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+      savepoint: db.prepare('SAVEPOINT write'),
+      release: db.prepare('RELEASE write'),
+      rollbackTo: db.prepare('ROLLBACK TO write'),
+    };
+  }
 
   run<T>(write: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -52,23 +64,27 @@ export class GroupCommit {
   private commit(batch: PendingWrite[]): void {
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      this.sql.begin.run();
     } catch (error) {
       for (const w of batch) w.reject(error);
       return;
     }
     for (const w of batch) {
-      // better-sqlite3 runs a transaction function inside an open transaction as a SAVEPOINT.
+      this.sql.savepoint.run();
       try {
-        outcomes.push({ ok: true, value: this.db.transaction(w.run)() });
+        const value = w.run();
+        this.sql.release.run();
+        outcomes.push({ ok: true, value });
       } catch (error) {
+        this.sql.rollbackTo.run();
+        this.sql.release.run();
         outcomes.push({ ok: false, error });
       }
     }
     try {
-      this.db.exec('COMMIT');
+      this.sql.commit.run();
     } catch (error) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      if (this.db.inTransaction) this.sql.rollback.run();
       for (const w of batch) w.reject(error);
       return;
     }

@@ -22,6 +22,15 @@ import { TraceQueryCache } from './trace-queries.js';
 import { GroupCommit } from './group-commit.js';
 import { migrate } from './migrations.js';
 
+/** Cached trackers are shared by every reader: freezing turns an accidental mutation into an error. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 export interface SqliteStoreOptions {
   readonly file: string;
   readonly durability?: Durability;
@@ -37,6 +46,7 @@ export class SqliteStore implements Store {
   private closed = false;
   private readonly stmt;
   private readonly traceQueries: TraceQueryCache;
+  private readonly trackerCache = new Map<string, readonly Tracker[]>();
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -166,19 +176,31 @@ export class SqliteStore implements Store {
     return this.writer.run(() => this.stmt.revokeCredential.run(at, accessKeyId).changes === 1);
   }
 
-  private readTrackers(projectId: string): Tracker[] {
-    return (this.stmt.listTrackers.all(projectId) as Array<{ body: string }>).map(
-      (row) => JSON.parse(row.body) as Tracker,
-    );
+  /**
+   * A project's trackers, parsed once and kept until a write changes them: every traced write
+   * reads them (recording depends on the system tracker). This process is the only writer of the
+   * file, and a write drops the entry before it can commit or roll back, so the cache never
+   * outlives the rows it mirrors.
+   */
+  private readTrackers(projectId: string): readonly Tracker[] {
+    let trackers = this.trackerCache.get(projectId);
+    if (!trackers) {
+      trackers = (this.stmt.listTrackers.all(projectId) as Array<{ body: string }>).map((row) =>
+        deepFreeze(JSON.parse(row.body) as Tracker),
+      );
+      this.trackerCache.set(projectId, trackers);
+    }
+    return trackers;
   }
 
   async listTrackers(projectId: string): Promise<Tracker[]> {
-    return this.readTrackers(projectId);
+    return [...this.readTrackers(projectId)];
   }
 
   changeTrackers<T>(projectId: string, planner: TrackerPlanner<T>): Promise<T> {
     return this.writer.run(() => {
       const change = planner(this.readTrackers(projectId));
+      if ((change.remove?.length ?? 0) + (change.upsert?.length ?? 0) > 0) this.trackerCache.delete(projectId);
       for (const id of change.remove ?? []) this.stmt.deleteTracker.run(id, projectId);
       for (const t of change.upsert ?? []) {
         if (t.project_id !== projectId) throw new Error('tracker belongs to another project');
