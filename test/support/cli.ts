@@ -47,7 +47,10 @@ export function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {})
     child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
   );
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stdout}${stderr}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`serve did not start: ${stdout}${stderr}`));
+    }, 20_000);
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout?.on('data', (d: Buffer) => {
       stdout += d.toString();

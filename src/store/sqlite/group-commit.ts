@@ -22,7 +22,11 @@ export class GroupCommit {
 
   private readonly sql;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    /** Called when a batch's transaction fails as a whole (its writes are all rolled back). */
+    private readonly onAbort: () => void = () => undefined,
+  ) {
     // Prepared once: db.exec() would parse these for every batch and savepoint.
     this.sql = {
       begin: db.prepare('BEGIN IMMEDIATE'),
@@ -62,13 +66,29 @@ export class GroupCommit {
   }
 
   private commit(batch: PendingWrite[]): void {
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
-      this.sql.begin.run();
+      const outcomes = this.runInOneTransaction(batch);
+      batch.forEach((w, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.ok) w.resolve(outcome.value);
+        else w.reject(outcome.error);
+      });
     } catch (error) {
-      for (const w of batch) w.reject(error);
-      return;
+      // The whole batch is lost (I/O error, disk full): nobody is told it succeeded, and whoever
+      // mirrors committed state in memory must forget what these writes did.
+      try {
+        if (this.db.inTransaction) this.sql.rollback.run();
+      } finally {
+        this.onAbort();
+        for (const w of batch) w.reject(error);
+      }
     }
+  }
+
+  /** Runs each write in its own savepoint inside one transaction; throws if the transaction fails. */
+  private runInOneTransaction(batch: PendingWrite[]): Outcome[] {
+    const outcomes: Outcome[] = [];
+    this.sql.begin.run();
     for (const w of batch) {
       this.sql.savepoint.run();
       try {
@@ -76,22 +96,15 @@ export class GroupCommit {
         this.sql.release.run();
         outcomes.push({ ok: true, value });
       } catch (error) {
+        // If SQLite already rolled the whole transaction back, this throws and fails the batch.
         this.sql.rollbackTo.run();
         this.sql.release.run();
         outcomes.push({ ok: false, error });
       }
     }
-    try {
-      this.sql.commit.run();
-    } catch (error) {
-      if (this.db.inTransaction) this.sql.rollback.run();
-      for (const w of batch) w.reject(error);
-      return;
-    }
-    batch.forEach((w, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) w.resolve(outcome.value);
-      else w.reject(outcome.error);
-    });
+    this.sql.commit.run();
+    return outcomes;
   }
 }
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };

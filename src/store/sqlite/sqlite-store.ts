@@ -50,7 +50,7 @@ export class SqliteStore implements Store {
 
   private constructor(db: Database.Database) {
     this.db = db;
-    this.writer = new GroupCommit(db);
+    this.writer = new GroupCommit(db, () => this.trackerCache.clear());
     this.stmt = {
       ping: db.prepare('SELECT 1'),
       insertProject: db.prepare(
