@@ -26,6 +26,9 @@ export const ConfigSchema = Type.Object({
   retentionDays: Type.Number({ exclusiveMinimum: 0, maximum: 3650 }),
   /** Addresses of reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by default. */
   trustedProxies: Type.Array(Type.String({ minLength: 1 })),
+  /** PEM files: when both are set the service speaks HTTPS only. */
+  tlsCert: Type.Optional(Type.String({ minLength: 1 })),
+  tlsKey: Type.Optional(Type.String({ minLength: 1 })),
   /** Request bodies above this are refused; AK/SK-signed calls are limited to 12 MB by CTS. */
   bodyLimitBytes: Type.Integer({ minimum: 1024 }),
 });
@@ -54,6 +57,8 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   durability: 'OPENCTS_DURABILITY',
   retentionDays: 'OPENCTS_RETENTION_DAYS',
   trustedProxies: 'OPENCTS_TRUSTED_PROXIES',
+  tlsCert: 'OPENCTS_TLS_CERT',
+  tlsKey: 'OPENCTS_TLS_KEY',
   bodyLimitBytes: 'OPENCTS_BODY_LIMIT_BYTES',
 };
 
@@ -117,8 +122,11 @@ export function resolveConfig({ flags = {}, env = process.env }: ConfigSources =
     ...withoutUndefined(flagValues),
   };
   // Own keys only: `in` would let Object.prototype names (`constructor`, `__proto__`) through.
-  const unknown = Object.keys(merged).filter((k) => !Object.hasOwn(DEFAULT_CONFIG, k));
+  const unknown = Object.keys(merged).filter((k) => !Object.hasOwn(ENV_NAMES, k));
   if (unknown.length > 0) throw new ConfigError(`unknown configuration setting(s): ${unknown.join(', ')}`);
+  if ((merged.tlsCert === undefined) !== (merged.tlsKey === undefined)) {
+    throw new ConfigError('TLS needs both a certificate (tlsCert) and a key (tlsKey)');
+  }
   if (!Value.Check(ConfigSchema, merged)) {
     const first = [...Value.Errors(ConfigSchema, merged)][0];
     throw new ConfigError(`invalid configuration ${first?.path ?? ''}: ${first?.message ?? 'invalid'}`);

@@ -2,7 +2,7 @@
  * Composition root: opens the store and the bucket folder of a data dir and wires the services.
  * The CLI and the tests both start OpenCTS through here.
  */
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
@@ -12,17 +12,20 @@ import { FsBuckets } from './delivery/fs/fs-buckets.js';
 import { AuditRecorder } from './service/audit-recorder.js';
 import { IdentityService, type IssuedCredential } from './service/identity-service.js';
 import { startRetentionPurge } from './service/retention.js';
+import { TokenService } from './service/token-service.js';
 import { TraceService } from './service/trace-service.js';
 import { TrackerService } from './service/tracker-service.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const RETENTION_PURGE_INTERVAL_MS = 60_000;
+import { loadMasterKey } from './store/secret-box.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 
 export const DATABASE_FILE = 'opencts.db';
 export const BUCKETS_DIR = 'buckets';
 export const BOOTSTRAP_CREDENTIALS_FILE = 'credentials.json';
+export const MASTER_KEY_FILE = 'master.key';
 
 export interface Runtime {
   readonly config: Config;
@@ -30,13 +33,19 @@ export interface Runtime {
   readonly identity: IdentityService;
   readonly audit: AuditRecorder;
   readonly traces: TraceService;
+  readonly tokens: TokenService;
   readonly trackers: TrackerService;
   close(): Promise<void>;
 }
 
 export async function openRuntime(config: Config): Promise<Runtime> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const store = SqliteStore.open({ file: path.join(config.dataDir, DATABASE_FILE), durability: config.durability });
+  const secrets = loadMasterKey(path.join(config.dataDir, MASTER_KEY_FILE), process.env, true);
+  const store = SqliteStore.open({
+    file: path.join(config.dataDir, DATABASE_FILE),
+    durability: config.durability,
+    secrets,
+  });
   const buckets = new FsBuckets(path.join(config.dataDir, BUCKETS_DIR));
   const audit = new AuditRecorder(store);
   return {
@@ -46,6 +55,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     identity: new IdentityService(store),
     trackers: new TrackerService({ store, buckets, region: config.region, audit }),
     traces: new TraceService({ store, retentionMs: config.retentionDays * DAY_MS }),
+    tokens: new TokenService(store, secrets),
     close: () => store.close(),
   };
 }
@@ -80,11 +90,18 @@ export interface RunningService {
 export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {
   const runtime = await openRuntime(config);
   try {
+    const tls =
+      config.tlsCert && config.tlsKey
+        ? { cert: await readFile(config.tlsCert), key: await readFile(config.tlsKey) }
+        : undefined;
+    const scheme = tls ? 'https' : 'http';
     const app = await buildServer({
       store: runtime.store,
       trackers: runtime.trackers,
       audit: runtime.audit,
       traces: runtime.traces,
+      tokens: runtime.tokens,
+      ...(tls ? { tls } : {}),
       logger,
       bodyLimitBytes: config.bodyLimitBytes,
       trustedProxies: config.trustedProxies,
@@ -99,7 +116,7 @@ export async function startService(config: Config, logger: Logger = createLogger
           file: await writeBootstrapCredentials(
             config.dataDir,
             issued,
-            config.port === 0 ? undefined : `http://${host}:${config.port}`,
+            config.port === 0 ? undefined : `${scheme}://${host}:${config.port}`,
           ),
         }
       : undefined;
@@ -111,7 +128,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     return {
       runtime,
       app,
-      url: `http://${host}:${port}`,
+      url: `${scheme}://${host}:${port}`,
       ...(bootstrap ? { bootstrap } : {}),
       close: () => {
         // Stop accepting, let in-flight requests finish, then flush and close the store.

@@ -5,13 +5,18 @@
  * response is sent, so an acknowledged failure has its trace too.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Access } from '../core/authz.js';
 import { userOf, type AuditedOperation, type RequestFacts } from '../core/trace/audit-trace.js';
 import type { AuditRecorder } from '../service/audit-recorder.js';
 
+/** What an API route does, for authorisation and for its trace. */
+export interface ApiOperation extends AuditedOperation {
+  readonly access: Access;
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** Marks a write operation whose calls are recorded as traces of service CTS. */
-    audit?: AuditedOperation;
+    operation?: ApiOperation;
   }
   interface FastifyRequest {
     /** ms since the epoch when the request arrived. */
@@ -61,15 +66,19 @@ export function registerAudit(app: FastifyInstance, recorder: AuditRecorder): vo
     request.receivedAt = Date.now();
   });
   app.addHook('onSend', async (request, reply, payload) => {
-    const operation = request.routeOptions.config.audit;
+    const operation = request.routeOptions.config.operation;
     if (!operation || reply.statusCode < 400) return payload;
+    // Every failed write is recorded; a read or an ingest only when an authenticated caller was
+    // refused permission (who tried to read what they may not is worth knowing).
+    const refused = reply.statusCode === 403 && request.principal !== undefined;
+    if (operation.access !== 'write' && !refused) return payload;
     const body = request.body as Record<string, unknown> | undefined;
     const name = typeof body?.['tracker_name'] === 'string' ? body['tracker_name'] : undefined;
     const errorBody = parseJson(payload) as { error_msg?: string } | undefined;
     try {
       await recorder.recordFailure(
         requestFacts(request),
-        { ...operation, resourceName: operation.resourceName ?? name },
+        { traceName: operation.traceName, resourceType: operation.resourceType, resourceName: name },
         { httpStatus: reply.statusCode, response: errorBody, message: errorBody?.error_msg },
       );
     } catch (err) {

@@ -2,10 +2,13 @@
  * Builds the HTTP application from its dependencies. Nothing here opens files or sockets: the
  * composition root (src/runtime.ts) does, so tests can build a server around any store.
  */
+import http from 'node:http';
+import https from 'node:https';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { uuidv7 } from '../core/ids.js';
 import type { AuditRecorder } from '../service/audit-recorder.js';
+import type { TokenService } from '../service/token-service.js';
 import type { TraceService } from '../service/trace-service.js';
 import type { TrackerService } from '../service/tracker-service.js';
 import { registerTraceRoutes } from './routes/traces.js';
@@ -25,11 +28,27 @@ export interface ServerDeps {
   readonly trackers: TrackerService;
   readonly traces: TraceService;
   readonly audit: AuditRecorder;
+  readonly tokens: TokenService;
+  /** PEM key and certificate: serve HTTPS (real CTS is HTTPS only). */
+  readonly tls?: { readonly key: Buffer; readonly cert: Buffer };
   readonly logger: FastifyBaseLogger;
   readonly bodyLimitBytes: number;
   /** Reverse proxies whose X-Forwarded-For gives the caller's address (traces' source_ip). */
   readonly trustedProxies?: readonly string[];
   readonly metrics?: Metrics;
+}
+
+/**
+ * HTTP, or HTTPS when a key and certificate are given. Node would answer an HTTP/1.1 request
+ * without Host with an empty 400; errors.ts answers it with a CTS error instead.
+ */
+function createNodeServer(handler: http.RequestListener, tls: ServerDeps['tls']): http.Server {
+  if (!tls) return http.createServer({ requireHostHeader: false }, handler);
+  // An https.Server serves the same request/response API; Fastify's types only know one kind.
+  return https.createServer(
+    { key: tls.key, cert: tls.cert, requireHostHeader: false },
+    handler,
+  ) as unknown as http.Server;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -47,8 +66,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // Failures answered outside the hooks and error handler still get a CTS body and a request id.
     frameworkErrors: sendFrameworkError,
     clientErrorHandler: (error, socket) => handleClientError(error, socket, deps.logger),
-    // Node would answer an HTTP/1.1 request without Host with an empty 400; errors.ts answers it.
-    http: { requireHostHeader: false },
+    serverFactory: (handler) => createNodeServer(handler, deps.tls),
   });
   // Node would answer an unknown `Expect` with an empty 417; serve the request as if it were absent.
   app.server.on('checkExpectation', (req, res) => app.routing(req, res));
@@ -59,7 +77,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerJsonBodyParser(app);
   registerObservability(app, metrics);
   registerAudit(app, deps.audit);
-  registerAuthentication(app, deps.store);
+  registerAuthentication(app, deps.store, deps.tokens);
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.0.3',

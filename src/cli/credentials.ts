@@ -1,19 +1,25 @@
-/** `opencts credentials create|list|revoke`: manage access keys directly in the data dir's store. */
+/** `opencts credentials create|list|revoke|rotate`: manage access keys directly in a data dir. */
 import { Option, type Command } from 'commander';
-import { resolveConfig } from '../config.js';
-import { openRuntime, type Runtime } from '../runtime.js';
-import { ROLES, type Role } from '../store/store.js';
-import { table } from './format.js';
+import { ROLES, type Role } from '../core/authz.js';
+import type { IssuedCredential } from '../service/identity-service.js';
+import { parseDuration, table } from './format.js';
+import { withRuntime } from './local-store.js';
 import { dataDirOption } from './options.js';
 
-async function withRuntime<T>(dataDir: string | undefined, work: (runtime: Runtime) => Promise<T>): Promise<T> {
-  const config = resolveConfig({ flags: { dataDir } });
-  const runtime = await openRuntime(config);
-  try {
-    return await work(runtime);
-  } finally {
-    await runtime.close();
+function printIssued(issued: IssuedCredential, json: boolean | undefined): void {
+  if (json) {
+    console.log(JSON.stringify(issued));
+    return;
   }
+  console.log(`access_key_id      ${issued.access_key_id}`);
+  console.log(`secret_access_key  ${issued.secret_access_key}   (shown once: store it now)`);
+  if (issued.security_token !== undefined) {
+    console.log(`security_token     ${issued.security_token}   (send as X-Security-Token; shown once)`);
+    console.log(`expires_at         ${new Date(issued.expires_at!).toISOString()}`);
+  }
+  console.log(`project_id         ${issued.project_id}`);
+  console.log(`domain_id          ${issued.domain_id}`);
+  console.log(`user               ${issued.user}`);
 }
 
 export function registerCredentialCommands(program: Command): void {
@@ -25,8 +31,9 @@ export function registerCredentialCommands(program: Command): void {
     .addOption(dataDirOption())
     .requiredOption('--project-id <id>', 'project the key acts in (created if new)')
     .requiredOption('--domain-id <id>', 'domain (account) that owns the project')
-    .requiredOption('--user <name>', 'user name recorded in traces')
+    .requiredOption('--user <name>', 'user the key acts for (created if new)')
     .addOption(new Option('--role <role>', 'what the key may do').choices(ROLES).default('admin'))
+    .option('--ttl <duration>', 'temporary key: valid this long, with a security token (e.g. 1h)', parseDuration)
     .option('--json', 'print JSON')
     .action(
       async (flags: {
@@ -35,6 +42,7 @@ export function registerCredentialCommands(program: Command): void {
         domainId: string;
         user: string;
         role: Role;
+        ttl?: number;
         json?: boolean;
       }) => {
         const issued = await withRuntime(flags.dataDir, (rt) =>
@@ -43,16 +51,10 @@ export function registerCredentialCommands(program: Command): void {
             domainId: flags.domainId,
             user: flags.user,
             role: flags.role,
+            ...(flags.ttl !== undefined ? { ttlMs: flags.ttl } : {}),
           }),
         );
-        if (flags.json) console.log(JSON.stringify(issued));
-        else {
-          console.log(`access_key_id      ${issued.access_key_id}`);
-          console.log(`secret_access_key  ${issued.secret_access_key}   (shown once: store it now)`);
-          console.log(`project_id         ${issued.project_id}`);
-          console.log(`domain_id          ${issued.domain_id}`);
-          console.log(`user               ${issued.user}`);
-        }
+        printIssued(issued, flags.json);
       },
     );
 
@@ -66,6 +68,7 @@ export function registerCredentialCommands(program: Command): void {
       const list = await withRuntime(flags.dataDir, (rt) =>
         rt.store.listCredentials(flags.projectId ? { project_id: flags.projectId } : {}),
       );
+      const now = Date.now();
       const rows = list.map((c) => ({
         access_key_id: c.access_key_id,
         project_id: c.project_id,
@@ -73,7 +76,13 @@ export function registerCredentialCommands(program: Command): void {
         user: c.user_name,
         role: c.role,
         created: new Date(c.created_at).toISOString(),
-        status: c.revoked_at === null ? 'active' : `revoked ${new Date(c.revoked_at).toISOString()}`,
+        expires: c.expires_at === null ? '' : new Date(c.expires_at).toISOString(),
+        status:
+          c.revoked_at !== null
+            ? `revoked ${new Date(c.revoked_at).toISOString()}`
+            : c.expires_at !== null && c.expires_at <= now
+              ? 'expired'
+              : 'active',
       }));
       console.log(flags.json ? JSON.stringify(rows) : table(rows));
     });
@@ -87,5 +96,16 @@ export function registerCredentialCommands(program: Command): void {
       const revoked = await withRuntime(flags.dataDir, (rt) => rt.store.revokeCredential(accessKeyId, Date.now()));
       if (!revoked) throw new Error(`no active access key ${accessKeyId}`);
       console.log(`revoked ${accessKeyId}`);
+    });
+
+  credentials
+    .command('rotate')
+    .description('replace an access key: a new key for the same user, project and role; the old one is revoked')
+    .addOption(dataDirOption())
+    .argument('<access_key_id>')
+    .option('--json', 'print JSON')
+    .action(async (accessKeyId: string, flags: { dataDir?: string; json?: boolean }) => {
+      const issued = await withRuntime(flags.dataDir, (rt) => rt.identity.rotateCredential(accessKeyId));
+      printIssued(issued, flags.json);
     });
 }

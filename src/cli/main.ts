@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerCredentialCommands } from './credentials.js';
 import { registerServeCommand } from './serve.js';
+import { registerUserCommands } from './users.js';
 import { registerTraceCommands } from './traces.js';
 import { registerTrackerCommands } from './trackers.js';
 
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerServeCommand(program);
   registerCredentialCommands(program);
+  registerUserCommands(program);
   registerTrackerCommands(program);
   registerTraceCommands(program);
   return program;

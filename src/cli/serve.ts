@@ -12,6 +12,8 @@ interface ServeFlags {
   region?: string;
   logLevel?: string;
   durability?: Durability;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -23,6 +25,8 @@ export function registerServeCommand(program: Command): void {
     .option('--port <port>', 'port to listen on (default 8080; env OPENCTS_PORT)', parsePort)
     .option('--config <file>', 'JSON configuration file (env OPENCTS_CONFIG)')
     .option('--region <name>', 'region name used in bucket locations (default local-1)')
+    .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (with --tls-key; env OPENCTS_TLS_CERT)')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert (env OPENCTS_TLS_KEY)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
     .addOption(
       new Option('--durability <level>', 'normal: survives a process crash; full: also a power loss').choices(

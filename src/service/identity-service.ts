@@ -1,11 +1,12 @@
 /**
- * Projects, users' access keys, and the first-start bootstrap. The secret key is returned once,
- * when created; it is stored because HMAC verification needs it (hashing it would make
- * signatures unverifiable).
+ * Users, projects and access keys, and the first-start bootstrap. A secret key (and a temporary
+ * key's security token) is returned once, when created: the store keeps the secret sealed (HMAC
+ * verification needs it) and only a hash of the token.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Role } from '../core/authz.js';
 import { newAccessKeyId, newHexId, newSecretAccessKey } from '../core/ids.js';
-import type { Credential, Project, Role, Store } from '../store/store.js';
+import type { Credential, Project, Store, User } from '../store/store.js';
 
 export interface IssuedCredential {
   readonly access_key_id: string;
@@ -13,6 +14,10 @@ export interface IssuedCredential {
   readonly project_id: string;
   readonly domain_id: string;
   readonly user: string;
+  /** Temporary credentials only: send as X-Security-Token. */
+  readonly security_token?: string;
+  /** Temporary credentials only: ms since the epoch. */
+  readonly expires_at?: number;
 }
 
 export interface CredentialRequest {
@@ -20,28 +25,50 @@ export interface CredentialRequest {
   readonly domainId: string;
   readonly user: string;
   readonly role?: Role;
+  /** Makes a temporary key with a security token, valid this long. */
+  readonly ttlMs?: number;
   readonly now?: number;
 }
 
 export const PROJECT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const USER_NAME_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
 
-/** A stable user id per (domain, user name), so one user's keys all name the same user id. */
-export function userIdFor(domainId: string, userName: string): string {
-  return createHash('sha256').update(`${domainId}\0${userName}`).digest('hex').slice(0, 32);
+export class IdentityError extends Error {
+  override name = 'IdentityError';
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function checkId(what: string, value: string): void {
+  if (!PROJECT_ID_PATTERN.test(value)) throw new IdentityError(`invalid ${what} ${JSON.stringify(value)}`);
+}
+
+function checkUserName(name: string): void {
+  if (!USER_NAME_PATTERN.test(name)) throw new IdentityError(`invalid user name ${JSON.stringify(name)}`);
 }
 
 export class IdentityService {
   constructor(private readonly store: Store) {}
 
-  async createCredential(request: CredentialRequest): Promise<IssuedCredential> {
-    for (const [what, value] of [
-      ['project id', request.projectId],
-      ['domain id', request.domainId],
-    ] as const) {
-      if (!PROJECT_ID_PATTERN.test(value)) throw new Error(`invalid ${what} ${JSON.stringify(value)}`);
+  async createUser(domainId: string, userName: string, now = Date.now()): Promise<User> {
+    checkId('domain id', domainId);
+    checkUserName(userName);
+    return this.store.ensureUser({ domain_id: domainId, user_name: userName, user_id: newHexId(), created_at: now });
+  }
+
+  async deleteUser(domainId: string, userName: string): Promise<void> {
+    if (!(await this.store.deleteUser(domainId, userName, Date.now()))) {
+      throw new IdentityError(`no user ${userName} in domain ${domainId}`);
     }
-    if (!USER_NAME_PATTERN.test(request.user)) throw new Error(`invalid user name ${JSON.stringify(request.user)}`);
+  }
+
+  async createCredential(request: CredentialRequest): Promise<IssuedCredential> {
+    checkId('project id', request.projectId);
+    checkId('domain id', request.domainId);
+    checkUserName(request.user);
+    if (request.ttlMs !== undefined && !(request.ttlMs > 0)) throw new IdentityError('ttl must be positive');
     const now = request.now ?? Date.now();
     await this.store.ensureProject({
       project_id: request.projectId,
@@ -49,16 +76,20 @@ export class IdentityService {
       name: request.projectId,
       created_at: now,
     });
+    const user = await this.createUser(request.domainId, request.user, now);
+    const securityToken = request.ttlMs === undefined ? undefined : randomBytes(48).toString('base64url');
     const credential: Credential = {
       access_key_id: newAccessKeyId(),
       secret_access_key: newSecretAccessKey(),
       project_id: request.projectId,
       domain_id: request.domainId,
-      user_id: userIdFor(request.domainId, request.user),
-      user_name: request.user,
+      user_id: user.user_id,
+      user_name: user.user_name,
       role: request.role ?? 'admin',
       created_at: now,
       revoked_at: null,
+      expires_at: request.ttlMs === undefined ? null : now + request.ttlMs,
+      security_token_sha256: securityToken === undefined ? null : sha256Hex(securityToken),
     };
     await this.store.addCredential(credential);
     return {
@@ -67,7 +98,25 @@ export class IdentityService {
       project_id: credential.project_id,
       domain_id: credential.domain_id,
       user: credential.user_name,
+      ...(securityToken !== undefined ? { security_token: securityToken, expires_at: credential.expires_at! } : {}),
     };
+  }
+
+  /** Issues a new key for the same user, project and role, then revokes the old one. */
+  async rotateCredential(accessKeyId: string): Promise<IssuedCredential> {
+    const old = await this.store.getCredential(accessKeyId);
+    if (!old || old.revoked_at !== null) throw new IdentityError(`no active access key ${accessKeyId}`);
+    const now = Date.now();
+    const issued = await this.createCredential({
+      projectId: old.project_id,
+      domainId: old.domain_id,
+      user: old.user_name,
+      role: old.role,
+      ...(old.expires_at !== null ? { ttlMs: Math.max(1, old.expires_at - now) } : {}),
+      now,
+    });
+    await this.store.revokeCredential(accessKeyId, now);
+    return issued;
   }
 
   /** On an empty store, creates a default project with an admin key; otherwise returns undefined. */

@@ -41,6 +41,7 @@ export const TRACKER_OPERATIONS = {
   create: { traceName: 'createTracker', resourceType: 'tracker' },
   update: { traceName: 'updateTracker', resourceType: 'tracker' },
   delete: { traceName: 'deleteTracker', resourceType: 'tracker' },
+  list: { traceName: 'listTrackers', resourceType: 'tracker' },
 } as const;
 
 export class TrackerService {

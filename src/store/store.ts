@@ -6,8 +6,8 @@
 import type { Tracker } from '../core/tracker/tracker.js';
 import type { Trace } from '../core/trace/trace.js';
 
-export const ROLES = ['admin', 'readonly', 'service'] as const;
-export type Role = (typeof ROLES)[number];
+import type { Role } from '../core/authz.js';
+export { ROLES, type Role } from '../core/authz.js';
 
 export interface Project {
   readonly project_id: string;
@@ -26,6 +26,18 @@ export interface Credential {
   readonly role: Role;
   readonly created_at: number;
   readonly revoked_at: number | null;
+  /** Temporary credentials (clients.md §4.1) expire, and need their X-Security-Token. */
+  readonly expires_at: number | null;
+  /** Hex SHA-256 of the security token of temporary credentials (compared, never shown again). */
+  readonly security_token_sha256: string | null;
+}
+
+/** A user of a domain (account); access keys and tokens act for a user in a project. */
+export interface User {
+  readonly domain_id: string;
+  readonly user_name: string;
+  readonly user_id: string;
+  readonly created_at: number;
 }
 
 /**
@@ -56,6 +68,13 @@ export interface Store {
   ensureProject(project: Project): Promise<Project>;
   getProject(projectId: string): Promise<Project | undefined>;
   listProjects(): Promise<Project[]>;
+
+  /** Creates the user, or returns the existing one of that domain and name. */
+  ensureUser(user: User): Promise<User>;
+  getUser(domainId: string, userName: string): Promise<User | undefined>;
+  listUsers(filter?: { domain_id?: string }): Promise<User[]>;
+  /** Deletes the user and revokes every access key of theirs; false when there was no such user. */
+  deleteUser(domainId: string, userName: string, at: number): Promise<boolean>;
 
   addCredential(credential: Credential): Promise<void>;
   getCredential(accessKeyId: string): Promise<Credential | undefined>;

@@ -4,15 +4,20 @@
  * caller learns nothing from validation messages. Every failure looks the same on the wire: the
  * response never tells whether an access key exists.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { mayAccess } from '../../core/authz.js';
 import { CtsError } from '../../core/error-catalog.js';
 import type { Credential, Store } from '../../store/store.js';
-import { parseAuthorization } from './sdk-hmac-sha256.js';
+import { TokenError, type TokenService } from '../../service/token-service.js';
+import { parseAuthorization, sha256Hex } from './sdk-hmac-sha256.js';
 import { verifySignature } from './verify-signature.js';
 
 /** Who made an authenticated call. */
 export interface Principal {
-  readonly accessKeyId: string;
+  /** Undefined when the caller authenticated with a token. */
+  readonly accessKeyId: string | undefined;
+  readonly method: 'aksk' | 'token';
   readonly projectId: string;
   readonly domainId: string;
   readonly userId: string;
@@ -37,16 +42,41 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
+function sameDigest(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
+
 function unauthenticated(request: FastifyRequest, reason: string): CtsError {
   request.log.warn({ reason }, 'authentication failed');
   return new CtsError('CTS.9401');
 }
 
+async function authenticateToken(request: FastifyRequest, token: string, tokens: TokenService): Promise<Principal> {
+  try {
+    const claims = await tokens.verify(token);
+    return {
+      accessKeyId: undefined,
+      method: 'token',
+      projectId: claims.projectId,
+      domainId: claims.domainId,
+      userId: claims.userId,
+      userName: claims.userName,
+      role: claims.role,
+    };
+  } catch (err) {
+    if (err instanceof TokenError) throw unauthenticated(request, err.message);
+    throw err;
+  }
+}
+
 export async function authenticate(
   request: FastifyRequest,
   store: Store,
+  tokens: TokenService,
   now: () => number = Date.now,
 ): Promise<Principal> {
+  const token = header(request, 'x-auth-token');
+  if (token !== undefined) return authenticateToken(request, token, tokens);
   const authorization = header(request, 'authorization');
   if (!authorization) throw unauthenticated(request, 'no Authorization header');
   const auth = parseAuthorization(authorization);
@@ -67,8 +97,17 @@ export async function authenticate(
     now(),
   );
   if (problem) throw unauthenticated(request, problem);
+  if (credential.expires_at !== null) {
+    // Temporary credentials (clients.md §4.1): valid until they expire, and only with their token.
+    if (now() >= credential.expires_at) throw unauthenticated(request, 'temporary access key expired');
+    const token = header(request, 'x-security-token');
+    if (!token || !sameDigest(sha256Hex(token), credential.security_token_sha256 ?? '')) {
+      throw unauthenticated(request, 'missing or wrong security token');
+    }
+  }
   return {
     accessKeyId: credential.access_key_id,
+    method: 'aksk',
     projectId: credential.project_id,
     domainId: credential.domain_id,
     userId: credential.user_id,
@@ -88,14 +127,18 @@ function checkScope(request: FastifyRequest, principal: Principal, scope: AuthSc
   }
 }
 
-export function registerAuthentication(app: FastifyInstance, store: Store): void {
+export function registerAuthentication(app: FastifyInstance, store: Store, tokens: TokenService): void {
   app.decorateRequest('principal', undefined);
   app.addHook('preValidation', async (request) => {
     const scope = request.routeOptions.config.auth;
     if (!scope) return;
-    const principal = await authenticate(request, store);
+    const principal = await authenticate(request, store, tokens);
     request.principal = principal;
     checkScope(request, principal, scope);
+    const operation = request.routeOptions.config.operation;
+    if (operation && !mayAccess(principal.role, operation.access)) {
+      throw new CtsError('CTS.0013', `(role ${principal.role} may not ${operation.access})`);
+    }
   });
 }
 

@@ -1,6 +1,5 @@
 /** Trace endpoints: ListTraces (spec §1.6) and the ingest extension for other services. */
 import type { FastifyInstance } from 'fastify';
-import { CtsError } from '../../core/error-catalog.js';
 import { MAX_INGEST_BYTES, type IngestedTrace } from '../../core/trace/ingest.js';
 import type { ListTracesParams } from '../../core/trace/list-query.js';
 import type { TraceService } from '../../service/trace-service.js';
@@ -14,7 +13,7 @@ export function registerTraceRoutes(app: FastifyInstance, traces: TraceService):
   app.get(
     '/v3/:project_id/traces',
     {
-      config: { auth: 'project' },
+      config: { auth: 'project', operation: { traceName: 'listTraces', resourceType: 'trace', access: 'read' } },
       schema: {
         summary: 'ListTraces',
         tags: ['traces'],
@@ -35,7 +34,7 @@ export function registerTraceRoutes(app: FastifyInstance, traces: TraceService):
     '/v3/:project_id/traces',
     {
       bodyLimit: MAX_INGEST_BYTES,
-      config: { auth: 'project' },
+      config: { auth: 'project', operation: { traceName: 'putTraces', resourceType: 'trace', access: 'ingest' } },
       schema: {
         summary: 'IngestTraces (OpenCTS extension)',
         description:
@@ -49,8 +48,6 @@ export function registerTraceRoutes(app: FastifyInstance, traces: TraceService):
     },
     async (request, reply) => {
       const caller = principalOf(request);
-      if (caller.role !== 'service')
-        throw new CtsError('CTS.0013', '(ingest needs an access key with the service role)');
       const { traces: items } = request.body as { traces: IngestedTrace[] };
       return reply.code(201).send({ trace_ids: await traces.ingest(caller, items) });
     },

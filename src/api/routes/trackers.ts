@@ -24,7 +24,11 @@ export function registerTrackerRoutes(app: FastifyInstance, trackers: TrackerSer
   app.post(
     '/v3/:project_id/tracker',
     {
-      config: { auth: 'project', fieldErrors: TRACKER_BODY_ERRORS, audit: TRACKER_OPERATIONS.create },
+      config: {
+        auth: 'project',
+        fieldErrors: TRACKER_BODY_ERRORS,
+        operation: { ...TRACKER_OPERATIONS.create, access: 'write' },
+      },
       schema: {
         summary: 'CreateTracker',
         tags,
@@ -42,7 +46,11 @@ export function registerTrackerRoutes(app: FastifyInstance, trackers: TrackerSer
   app.put(
     '/v3/:project_id/tracker',
     {
-      config: { auth: 'project', fieldErrors: TRACKER_BODY_ERRORS, audit: TRACKER_OPERATIONS.update },
+      config: {
+        auth: 'project',
+        fieldErrors: TRACKER_BODY_ERRORS,
+        operation: { ...TRACKER_OPERATIONS.update, access: 'write' },
+      },
       schema: {
         summary: 'UpdateTracker',
         tags,
@@ -61,7 +69,11 @@ export function registerTrackerRoutes(app: FastifyInstance, trackers: TrackerSer
   app.get(
     '/v3/:project_id/trackers',
     {
-      config: { auth: 'project', fieldErrors: TRACKER_QUERY_ERRORS },
+      config: {
+        auth: 'project',
+        fieldErrors: TRACKER_QUERY_ERRORS,
+        operation: { ...TRACKER_OPERATIONS.list, access: 'read' },
+      },
       schema: {
         summary: 'ListTrackers',
         tags,
@@ -78,7 +90,11 @@ export function registerTrackerRoutes(app: FastifyInstance, trackers: TrackerSer
   app.delete(
     '/v3/:project_id/trackers',
     {
-      config: { auth: 'project', fieldErrors: TRACKER_QUERY_ERRORS, audit: TRACKER_OPERATIONS.delete },
+      config: {
+        auth: 'project',
+        fieldErrors: TRACKER_QUERY_ERRORS,
+        operation: { ...TRACKER_OPERATIONS.delete, access: 'write' },
+      },
       schema: {
         summary: 'DeleteTracker',
         tags,

@@ -44,16 +44,15 @@ export function ratingFor(httpStatus: number): TraceRating {
 }
 
 export function userOf(
-  principal: { userId: string; userName: string; domainId: string; accessKeyId: string },
+  principal: { userId: string; userName: string; domainId: string; accessKeyId: string | undefined },
   createdAt?: number,
 ): TraceUser {
-  return {
+  const user: TraceUser = {
     id: principal.userId,
     name: principal.userName,
     user_name: principal.userName,
     domain: { id: principal.domainId, name: principal.domainId },
     account_id: principal.domainId,
-    access_key_id: principal.accessKeyId,
     principal_urn: `iam::${principal.domainId}:user:${principal.userName}`,
     principal_id: principal.userId,
     principal_is_root_user: 'false',
@@ -62,6 +61,8 @@ export function userOf(
       ? { session_context: { attributes: { created_at: String(createdAt), mfa_authenticated: 'false' } } }
       : {}),
   };
+  if (principal.accessKeyId !== undefined) user.access_key_id = principal.accessKeyId;
+  return user;
 }
 
 export function buildApiCallTrace(

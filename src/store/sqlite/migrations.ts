@@ -89,6 +89,24 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    name: 'users, temporary credentials',
+    sql: `
+      CREATE TABLE users (
+        domain_id  TEXT NOT NULL,
+        user_name  TEXT NOT NULL,
+        user_id    TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (domain_id, user_name)
+      ) STRICT;
+      INSERT OR IGNORE INTO users (domain_id, user_name, user_id, created_at)
+        SELECT domain_id, user_name, min(user_id), min(created_at) FROM credentials GROUP BY domain_id, user_name;
+      ALTER TABLE credentials ADD COLUMN expires_at INTEGER;
+      ALTER TABLE credentials ADD COLUMN security_token_sha256 TEXT;
+      CREATE INDEX credentials_user ON credentials (domain_id, user_name);
+    `,
+  },
 ];
 
 export function migrate(db: Database.Database, migrations: readonly Migration[] = SQLITE_MIGRATIONS): number[] {

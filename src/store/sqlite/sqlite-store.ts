@@ -17,7 +17,9 @@ import {
   type TracePosition,
   type TraceQuery,
   type TrackerPlanner,
+  type User,
 } from '../store.js';
+import { SecretBox } from '../secret-box.js';
 import { TraceQueryCache } from './trace-queries.js';
 import { GroupCommit } from './group-commit.js';
 import { migrate } from './migrations.js';
@@ -33,6 +35,8 @@ function deepFreeze<T>(value: T): T {
 
 export interface SqliteStoreOptions {
   readonly file: string;
+  /** Seals secret access keys at rest. */
+  readonly secrets: SecretBox;
   readonly durability?: Durability;
 }
 
@@ -48,7 +52,10 @@ export class SqliteStore implements Store {
   private readonly traceQueries: TraceQueryCache;
   private readonly trackerCache = new Map<string, readonly Tracker[]>();
 
-  private constructor(db: Database.Database) {
+  private constructor(
+    db: Database.Database,
+    private readonly secrets: SecretBox,
+  ) {
     this.db = db;
     this.writer = new GroupCommit(db, () => this.trackerCache.clear());
     this.stmt = {
@@ -59,8 +66,25 @@ export class SqliteStore implements Store {
       getProject: db.prepare('SELECT project_id, domain_id, name, created_at FROM projects WHERE project_id = ?'),
       listProjects: db.prepare('SELECT project_id, domain_id, name, created_at FROM projects ORDER BY created_at'),
       insertCredential: db.prepare(
-        `INSERT INTO credentials (access_key_id, secret_access_key, project_id, domain_id, user_id, user_name, role, created_at, revoked_at)
-         VALUES (@access_key_id, @secret_access_key, @project_id, @domain_id, @user_id, @user_name, @role, @created_at, @revoked_at)`,
+        `INSERT INTO credentials (access_key_id, secret_access_key, project_id, domain_id, user_id, user_name, role,
+           created_at, revoked_at, expires_at, security_token_sha256)
+         VALUES (@access_key_id, @secret_access_key, @project_id, @domain_id, @user_id, @user_name, @role,
+           @created_at, @revoked_at, @expires_at, @security_token_sha256)`,
+      ),
+      anySealedSecret: db.prepare('SELECT secret_access_key AS s FROM credentials LIMIT 1'),
+      plaintextSecrets: db.prepare(
+        "SELECT access_key_id, secret_access_key FROM credentials WHERE secret_access_key NOT LIKE 'v1.%'",
+      ),
+      resealSecret: db.prepare('UPDATE credentials SET secret_access_key = ? WHERE access_key_id = ?'),
+      insertUser: db.prepare(
+        'INSERT INTO users (domain_id, user_name, user_id, created_at) VALUES (@domain_id, @user_name, @user_id, @created_at) ON CONFLICT DO NOTHING',
+      ),
+      getUser: db.prepare('SELECT * FROM users WHERE domain_id = ? AND user_name = ?'),
+      listUsers: db.prepare('SELECT * FROM users ORDER BY domain_id, user_name'),
+      listDomainUsers: db.prepare('SELECT * FROM users WHERE domain_id = ? ORDER BY user_name'),
+      deleteUser: db.prepare('DELETE FROM users WHERE domain_id = ? AND user_name = ?'),
+      revokeUserCredentials: db.prepare(
+        'UPDATE credentials SET revoked_at = ? WHERE domain_id = ? AND user_name = ? AND revoked_at IS NULL',
       ),
       getCredential: db.prepare('SELECT * FROM credentials WHERE access_key_id = ?'),
       listCredentials: db.prepare('SELECT * FROM credentials ORDER BY created_at, access_key_id'),
@@ -113,7 +137,9 @@ export class SqliteStore implements Store {
       migrate(db);
       // Fresh statistics keep the planner on the right index for filtered queries (DESIGN.md).
       db.pragma('optimize = 0x10002');
-      return new SqliteStore(db);
+      const store = new SqliteStore(db, options.secrets);
+      store.checkSecrets();
+      return store;
     } catch (err) {
       db.close();
       throw err;
@@ -154,22 +180,67 @@ export class SqliteStore implements Store {
     return this.stmt.listProjects.all() as Project[];
   }
 
-  addCredential(credential: Credential): Promise<void> {
+  ensureUser(user: User): Promise<User> {
     return this.writer.run(() => {
-      this.stmt.insertCredential.run(credential);
+      this.stmt.insertUser.run(user);
+      return this.stmt.getUser.get(user.domain_id, user.user_name) as User;
     });
   }
 
-  async getCredential(accessKeyId: string): Promise<Credential | undefined> {
-    return this.stmt.getCredential.get(accessKeyId) as Credential | undefined;
+  async getUser(domainId: string, userName: string): Promise<User | undefined> {
+    return this.stmt.getUser.get(domainId, userName) as User | undefined;
   }
 
-  async listCredentials(filter: { project_id?: string } = {}): Promise<Credential[]> {
+  async listUsers(filter: { domain_id?: string } = {}): Promise<User[]> {
     return (
+      filter.domain_id === undefined ? this.stmt.listUsers.all() : this.stmt.listDomainUsers.all(filter.domain_id)
+    ) as User[];
+  }
+
+  deleteUser(domainId: string, userName: string, at: number): Promise<boolean> {
+    return this.writer.run(() => {
+      this.stmt.revokeUserCredentials.run(at, domainId, userName);
+      return this.stmt.deleteUser.run(domainId, userName).changes === 1;
+    });
+  }
+
+  addCredential(credential: Credential): Promise<void> {
+    const sealed = { ...credential, secret_access_key: this.secrets.seal(credential.secret_access_key) };
+    return this.writer.run(() => {
+      this.stmt.insertCredential.run(sealed);
+    });
+  }
+
+  private openCredential(row: Credential | undefined): Credential | undefined {
+    return row && { ...row, secret_access_key: this.secrets.open(row.secret_access_key) };
+  }
+
+  async getCredential(accessKeyId: string): Promise<Credential | undefined> {
+    return this.openCredential(this.stmt.getCredential.get(accessKeyId) as Credential | undefined);
+  }
+
+  /** Lists keys without their secrets (an empty string stands in for each). */
+  async listCredentials(filter: { project_id?: string } = {}): Promise<Credential[]> {
+    const rows = (
       filter.project_id === undefined
         ? this.stmt.listCredentials.all()
         : this.stmt.listProjectCredentials.all(filter.project_id)
     ) as Credential[];
+    return rows.map((r) => ({ ...r, secret_access_key: '' }));
+  }
+
+  /**
+   * Fails fast when the master key cannot open the stored secrets (lost or replaced key file),
+   * and seals secrets written before encryption at rest existed.
+   */
+  private checkSecrets(): void {
+    const any = this.stmt.anySealedSecret.get() as { s: string } | undefined;
+    if (any && SecretBox.isSealed(any.s)) this.secrets.open(any.s);
+    const plain = this.stmt.plaintextSecrets.all() as Array<{ access_key_id: string; secret_access_key: string }>;
+    if (plain.length === 0) return;
+    this.db.transaction(() => {
+      for (const row of plain) this.stmt.resealSecret.run(this.secrets.seal(row.secret_access_key), row.access_key_id);
+    })();
   }
 
   revokeCredential(accessKeyId: string, at: number): Promise<boolean> {
