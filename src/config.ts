@@ -26,6 +26,8 @@ export const ConfigSchema = Type.Object({
   retentionDays: Type.Number({ exclusiveMinimum: 0, maximum: 3650 }),
   /** Addresses of reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by default. */
   trustedProxies: Type.Array(Type.String({ minLength: 1 })),
+  /** Failed authentications allowed per minute from one address, and for one access key. */
+  authFailuresPerMinute: Type.Integer({ minimum: 1 }),
   /** PEM files: when both are set the service speaks HTTPS only. */
   tlsCert: Type.Optional(Type.String({ minLength: 1 })),
   tlsKey: Type.Optional(Type.String({ minLength: 1 })),
@@ -44,6 +46,7 @@ export const DEFAULT_CONFIG: Config = {
   durability: 'normal',
   retentionDays: 7,
   trustedProxies: [],
+  authFailuresPerMinute: 60,
   bodyLimitBytes: 12 * 1024 * 1024,
 };
 
@@ -57,6 +60,7 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   durability: 'OPENCTS_DURABILITY',
   retentionDays: 'OPENCTS_RETENTION_DAYS',
   trustedProxies: 'OPENCTS_TRUSTED_PROXIES',
+  authFailuresPerMinute: 'OPENCTS_AUTH_FAILURES_PER_MINUTE',
   tlsCert: 'OPENCTS_TLS_CERT',
   tlsKey: 'OPENCTS_TLS_KEY',
   bodyLimitBytes: 'OPENCTS_BODY_LIMIT_BYTES',
@@ -66,7 +70,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const NUMERIC_KEYS = new Set<keyof Config>(['port', 'bodyLimitBytes', 'retentionDays']);
+const NUMERIC_KEYS = new Set<keyof Config>(['port', 'bodyLimitBytes', 'retentionDays', 'authFailuresPerMinute']);
 const LIST_KEYS = new Set<keyof Config>(['trustedProxies']);
 
 function fromEnvironment(env: NodeJS.ProcessEnv): Partial<Config> {

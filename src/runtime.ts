@@ -101,6 +101,7 @@ export async function startService(config: Config, logger: Logger = createLogger
       audit: runtime.audit,
       traces: runtime.traces,
       tokens: runtime.tokens,
+      authFailuresPerMinute: config.authFailuresPerMinute,
       ...(tls ? { tls } : {}),
       logger,
       bodyLimitBytes: config.bodyLimitBytes,

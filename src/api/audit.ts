@@ -67,7 +67,8 @@ export function registerAudit(app: FastifyInstance, recorder: AuditRecorder): vo
   });
   app.addHook('onSend', async (request, reply, payload) => {
     const operation = request.routeOptions.config.operation;
-    if (!operation || reply.statusCode < 400) return payload;
+    // A rate-limited caller gets no trace per attempt: that is what the limit is for (metrics count them).
+    if (!operation || reply.statusCode < 400 || reply.statusCode === 429) return payload;
     // Every failed write is recorded; a read or an ingest only when an authenticated caller was
     // refused permission (who tried to read what they may not is worth knowing).
     const refused = reply.statusCode === 403 && request.principal !== undefined;

@@ -15,6 +15,7 @@ import { registerTraceRoutes } from './routes/traces.js';
 import { registerAudit } from './audit.js';
 import type { Store } from '../store/store.js';
 import { registerAuthentication } from './auth/authenticate.js';
+import { createAuthFailureLimiter } from './auth/failure-limiter.js';
 import { handleClientError, registerErrorHandling, sendFrameworkError } from './errors.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { createMetrics, registerObservability, type Metrics } from './observability.js';
@@ -29,6 +30,8 @@ export interface ServerDeps {
   readonly traces: TraceService;
   readonly audit: AuditRecorder;
   readonly tokens: TokenService;
+  /** Failed authentications allowed per minute, per source address and per access key. */
+  readonly authFailuresPerMinute: number;
   /** PEM key and certificate: serve HTTPS (real CTS is HTTPS only). */
   readonly tls?: { readonly key: Buffer; readonly cert: Buffer };
   readonly logger: FastifyBaseLogger;
@@ -77,7 +80,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerJsonBodyParser(app);
   registerObservability(app, metrics);
   registerAudit(app, deps.audit);
-  registerAuthentication(app, deps.store, deps.tokens);
+  registerAuthentication(app, {
+    store: deps.store,
+    tokens: deps.tokens,
+    failures: await createAuthFailureLimiter(app, metrics.registry, deps.authFailuresPerMinute),
+  });
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.0.3',

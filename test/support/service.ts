@@ -27,7 +27,11 @@ export async function makeTempDir(prefix = 'opencts-test-'): Promise<string> {
 }
 
 export function testConfig(dataDir: string, overrides: Partial<Config> = {}): Config {
-  return resolveConfig({ flags: { dataDir, port: 0, logLevel: 'silent', ...overrides }, env: {} });
+  // Tests send many failing requests from one address on purpose; the limiter has its own test.
+  return resolveConfig({
+    flags: { dataDir, port: 0, logLevel: 'silent', authFailuresPerMinute: 1_000_000, ...overrides },
+    env: {},
+  });
 }
 
 export async function startTestService(

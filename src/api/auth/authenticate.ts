@@ -10,6 +10,7 @@ import { mayAccess } from '../../core/authz.js';
 import { CtsError } from '../../core/error-catalog.js';
 import type { Credential, Store } from '../../store/store.js';
 import { TokenError, type TokenService } from '../../service/token-service.js';
+import type { AuthFailureLimiter } from './failure-limiter.js';
 import { parseAuthorization, sha256Hex } from './sdk-hmac-sha256.js';
 import { verifySignature } from './verify-signature.js';
 
@@ -46,9 +47,16 @@ function sameDigest(a: string, b: string): boolean {
   return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
-function unauthenticated(request: FastifyRequest, reason: string): CtsError {
-  request.log.warn({ reason }, 'authentication failed');
-  return new CtsError('CTS.9401');
+/** Why authentication failed: for logs and metrics only, never for the wire. */
+export class AuthFailure extends Error {
+  override name = 'AuthFailure';
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+function unauthenticated(_request: FastifyRequest, reason: string): AuthFailure {
+  return new AuthFailure(reason);
 }
 
 async function authenticateToken(request: FastifyRequest, token: string, tokens: TokenService): Promise<Principal> {
@@ -127,12 +135,36 @@ function checkScope(request: FastifyRequest, principal: Principal, scope: AuthSc
   }
 }
 
-export function registerAuthentication(app: FastifyInstance, store: Store, tokens: TokenService): void {
+export interface AuthenticationDeps {
+  readonly store: Store;
+  readonly tokens: TokenService;
+  readonly failures: AuthFailureLimiter;
+}
+
+/** Reason label of the failure metric: the reason without key-specific detail. */
+function reasonLabel(reason: string): string {
+  return reason.replace(/[^a-z -]/gi, '').slice(0, 40);
+}
+
+export function registerAuthentication(app: FastifyInstance, deps: AuthenticationDeps): void {
   app.decorateRequest('principal', undefined);
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', async (request, reply) => {
     const scope = request.routeOptions.config.auth;
     if (!scope) return;
-    const principal = await authenticate(request, store, tokens);
+    let principal: Principal;
+    try {
+      principal = await authenticate(request, deps.store, deps.tokens);
+    } catch (err) {
+      if (!(err instanceof AuthFailure)) throw err;
+      const claimedKey = parseAuthorization(header(request, 'authorization') ?? '')?.accessKeyId;
+      request.log.warn({ reason: err.reason, ak: claimedKey }, 'authentication failed');
+      const retryAfter = await deps.failures.record(request, reasonLabel(err.reason), claimedKey);
+      if (retryAfter !== undefined) {
+        reply.header('Retry-After', String(retryAfter));
+        throw new CtsError('CTS.9429');
+      }
+      throw new CtsError('CTS.9401');
+    }
     request.principal = principal;
     checkScope(request, principal, scope);
     const operation = request.routeOptions.config.operation;
