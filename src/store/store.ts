@@ -106,6 +106,69 @@ export interface Store {
   /** Durable progress of a trace consumer (delivery worker, notifier): the last seq it handled. */
   getCursor(consumer: string): Promise<number | undefined>;
   setCursor(consumer: string, seq: number): Promise<void>;
+
+  /** Every tracker of every project (background workers). */
+  listAllTrackers(): Promise<Tracker[]>;
+  /** Highest trace seq of a tracker's traces so far (0 when none). */
+  maxTraceSeq(projectId: string, trackerName: string): Promise<number>;
+  /** A tracker's traces with afterSeq < seq ≤ upToSeq, in commit order, at most `limit`. */
+  readTracesForDelivery(
+    projectId: string,
+    trackerName: string,
+    afterSeq: number,
+    upToSeq: number,
+    limit: number,
+  ): Promise<Array<{ seq: number; trace: Trace }>>;
+  getDeliveryState(trackerId: string): Promise<DeliveryState | undefined>;
+  putDeliveryState(state: DeliveryState): Promise<void>;
+  /** Records the batch's files and moves the cursor past it, in one transaction. */
+  completeDelivery(state: DeliveryState, files: readonly DeliveredFile[]): Promise<void>;
+  /** Files delivered before `before` that no digest lists yet. */
+  undigestedFiles(trackerId: string, before: number): Promise<DeliveredFile[]>;
+  /** Marks the files as listed by the digest and records the new chain head, in one transaction. */
+  completeDigest(state: DeliveryState, digestKey: string, fileKeys: readonly string[]): Promise<void>;
+  deleteDeliveryState(trackerId: string): Promise<void>;
+  listDeliveryStates(): Promise<DeliveryState[]>;
+
+  listSigningKeys(): Promise<SigningKeyRecord[]>;
+  /** Adds a key and retires the others (they stay listed for verification). */
+  addSigningKey(key: SigningKeyRecord): Promise<void>;
+}
+
+/** Durable progress of one tracker's delivery and digest chain. */
+export interface DeliveryState {
+  readonly tracker_id: string;
+  readonly project_id: string;
+  /** Every trace with seq ≤ cursor_seq has been delivered (or was excluded). */
+  readonly cursor_seq: number;
+  /** A batch being delivered: cursor_seq < seq ≤ pending_to, named after pending_time. */
+  readonly pending_to: number | null;
+  readonly pending_time: number | null;
+  /** Start of the digest period in progress (null: digests not started). */
+  readonly digest_start: number | null;
+  /** JSON of the chain head (PreviousDigest), null before the first digest. */
+  readonly last_digest: string | null;
+}
+
+export interface DeliveredFile {
+  readonly tracker_id: string;
+  readonly bucket: string;
+  readonly object_key: string;
+  readonly sha256: string;
+  readonly size: number;
+  readonly trace_count: number;
+  readonly oldest_time: number;
+  readonly newest_time: number;
+  readonly delivered_at: number;
+}
+
+export interface SigningKeyRecord {
+  readonly fingerprint: string;
+  readonly public_key_pem: string;
+  /** The PEM private key, sealed with the master key by the caller. */
+  readonly private_key_sealed: string;
+  readonly created_at: number;
+  readonly retired_at: number | null;
 }
 
 export { TRACE_FILTER_NAMES as TRACE_FILTERS, type TraceFilter } from '../core/trace/trace-filter.js';

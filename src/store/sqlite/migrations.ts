@@ -107,6 +107,43 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX credentials_user ON credentials (domain_id, user_name);
     `,
   },
+  {
+    version: 4,
+    name: 'delivery to object storage, digests, signing keys',
+    sql: `
+      CREATE INDEX traces_delivery ON traces (project_id, tracker_name, seq);
+      CREATE TABLE delivery_state (
+        tracker_id     TEXT PRIMARY KEY,
+        project_id     TEXT NOT NULL,
+        cursor_seq     INTEGER NOT NULL,
+        pending_to     INTEGER,
+        pending_time   INTEGER,
+        digest_start   INTEGER,
+        last_digest    TEXT
+      ) STRICT;
+      CREATE TABLE delivered_files (
+        tracker_id   TEXT NOT NULL,
+        bucket       TEXT NOT NULL,
+        object_key   TEXT NOT NULL,
+        sha256       TEXT NOT NULL,
+        size         INTEGER NOT NULL,
+        trace_count  INTEGER NOT NULL,
+        oldest_time  INTEGER NOT NULL,
+        newest_time  INTEGER NOT NULL,
+        delivered_at INTEGER NOT NULL,
+        digest_key   TEXT,
+        PRIMARY KEY (tracker_id, object_key)
+      ) STRICT;
+      CREATE INDEX delivered_files_undigested ON delivered_files (tracker_id, delivered_at) WHERE digest_key IS NULL;
+      CREATE TABLE signing_keys (
+        fingerprint        TEXT PRIMARY KEY,
+        public_key_pem     TEXT NOT NULL,
+        private_key_sealed TEXT NOT NULL,
+        created_at         INTEGER NOT NULL,
+        retired_at         INTEGER
+      ) STRICT;
+    `,
+  },
 ];
 
 export function migrate(db: Database.Database, migrations: readonly Migration[] = SQLITE_MIGRATIONS): number[] {

@@ -6,7 +6,7 @@ import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Durability } from '../../config.js';
 import type { Trace } from '../../core/trace/trace.js';
-import { toWireTrace } from '../../core/trace/wire.js';
+import { fromWireAndStored, toWireTrace, type StoredOnlyFields, type WireTrace } from '../../core/trace/wire.js';
 import type { Tracker } from '../../core/tracker/tracker.js';
 import {
   ProjectConflictError,
@@ -16,6 +16,9 @@ import {
   type TracePage,
   type TracePosition,
   type TraceQuery,
+  type DeliveredFile,
+  type DeliveryState,
+  type SigningKeyRecord,
   type TrackerPlanner,
   type User,
 } from '../store.js';
@@ -114,7 +117,41 @@ export class SqliteStore implements Store {
       ),
       oldestTraces: db.prepare('SELECT seq, record_time FROM traces ORDER BY seq LIMIT ?'),
       deleteTraceSeq: db.prepare('DELETE FROM traces WHERE seq = ?'),
-      minCursor: db.prepare('SELECT min(seq) AS seq FROM trace_cursors'),
+      minCursor: db.prepare(
+        'SELECT min(seq) AS seq FROM (SELECT seq FROM trace_cursors UNION ALL SELECT cursor_seq AS seq FROM delivery_state)',
+      ),
+      listAllTrackers: db.prepare('SELECT body FROM trackers ORDER BY project_id, id'),
+      maxTraceSeq: db.prepare('SELECT max(seq) AS seq FROM traces WHERE project_id = ? AND tracker_name = ?'),
+      tracesForDelivery: db.prepare(
+        `SELECT seq, wire, event_type, tracker_name, project_id, domain_id, user_agent, content_length, total_time
+         FROM traces INDEXED BY traces_delivery
+         WHERE project_id = ? AND tracker_name = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?`,
+      ),
+      getDeliveryState: db.prepare('SELECT * FROM delivery_state WHERE tracker_id = ?'),
+      putDeliveryState: db.prepare(
+        `INSERT INTO delivery_state (tracker_id, project_id, cursor_seq, pending_to, pending_time, digest_start, last_digest)
+         VALUES (@tracker_id, @project_id, @cursor_seq, @pending_to, @pending_time, @digest_start, @last_digest)
+         ON CONFLICT (tracker_id) DO UPDATE SET cursor_seq = excluded.cursor_seq, pending_to = excluded.pending_to,
+           pending_time = excluded.pending_time, digest_start = excluded.digest_start, last_digest = excluded.last_digest`,
+      ),
+      deleteDeliveryState: db.prepare('DELETE FROM delivery_state WHERE tracker_id = ?'),
+      listDeliveryStates: db.prepare('SELECT * FROM delivery_state ORDER BY tracker_id'),
+      insertDeliveredFile: db.prepare(
+        `INSERT INTO delivered_files (tracker_id, bucket, object_key, sha256, size, trace_count, oldest_time, newest_time, delivered_at)
+         VALUES (@tracker_id, @bucket, @object_key, @sha256, @size, @trace_count, @oldest_time, @newest_time, @delivered_at)
+         ON CONFLICT (tracker_id, object_key) DO NOTHING`,
+      ),
+      undigestedFiles: db.prepare(
+        `SELECT tracker_id, bucket, object_key, sha256, size, trace_count, oldest_time, newest_time, delivered_at
+         FROM delivered_files WHERE tracker_id = ? AND digest_key IS NULL AND delivered_at < ? ORDER BY object_key`,
+      ),
+      markDigested: db.prepare('UPDATE delivered_files SET digest_key = ? WHERE tracker_id = ? AND object_key = ?'),
+      listSigningKeys: db.prepare('SELECT * FROM signing_keys ORDER BY created_at, fingerprint'),
+      retireSigningKeys: db.prepare('UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL'),
+      insertSigningKey: db.prepare(
+        `INSERT INTO signing_keys (fingerprint, public_key_pem, private_key_sealed, created_at, retired_at)
+         VALUES (@fingerprint, @public_key_pem, @private_key_sealed, @created_at, @retired_at)`,
+      ),
       getCursor: db.prepare('SELECT seq FROM trace_cursors WHERE consumer = ?'),
       setCursor: db.prepare(
         'INSERT INTO trace_cursors (consumer, seq) VALUES (?, ?) ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq',
@@ -338,6 +375,95 @@ export class SqliteStore implements Store {
         removed++;
       }
       return removed;
+    });
+  }
+
+  async listAllTrackers(): Promise<Tracker[]> {
+    return (this.stmt.listAllTrackers.all() as Array<{ body: string }>).map((r) => JSON.parse(r.body) as Tracker);
+  }
+
+  async maxTraceSeq(projectId: string, trackerName: string): Promise<number> {
+    return (this.stmt.maxTraceSeq.get(projectId, trackerName) as { seq: number | null }).seq ?? 0;
+  }
+
+  async readTracesForDelivery(
+    projectId: string,
+    trackerName: string,
+    afterSeq: number,
+    upToSeq: number,
+    limit: number,
+  ): Promise<Array<{ seq: number; trace: Trace }>> {
+    const rows = this.stmt.tracesForDelivery.all(projectId, trackerName, afterSeq, upToSeq, limit) as Array<{
+      seq: number;
+      wire: string;
+      event_type: Trace['event_type'];
+      tracker_name: string;
+      project_id: string;
+      domain_id: string;
+      user_agent: string | null;
+      content_length: number | null;
+      total_time: number | null;
+    }>;
+    return rows.map((r) => {
+      const stored: StoredOnlyFields = {
+        event_type: r.event_type,
+        tracker_name: r.tracker_name,
+        project_id: r.project_id,
+        domain_id: r.domain_id,
+      };
+      if (r.user_agent !== null) stored.user_agent = r.user_agent;
+      if (r.content_length !== null) stored.content_length = r.content_length;
+      if (r.total_time !== null) stored.total_time = r.total_time;
+      return { seq: r.seq, trace: fromWireAndStored(JSON.parse(r.wire) as WireTrace, stored) };
+    });
+  }
+
+  async getDeliveryState(trackerId: string): Promise<DeliveryState | undefined> {
+    return this.stmt.getDeliveryState.get(trackerId) as DeliveryState | undefined;
+  }
+
+  putDeliveryState(state: DeliveryState): Promise<void> {
+    return this.writer.run(() => {
+      this.stmt.putDeliveryState.run(state);
+    });
+  }
+
+  completeDelivery(state: DeliveryState, files: readonly DeliveredFile[]): Promise<void> {
+    return this.writer.run(() => {
+      for (const f of files) this.stmt.insertDeliveredFile.run(f);
+      this.stmt.putDeliveryState.run(state);
+    });
+  }
+
+  async undigestedFiles(trackerId: string, before: number): Promise<DeliveredFile[]> {
+    return this.stmt.undigestedFiles.all(trackerId, before) as DeliveredFile[];
+  }
+
+  completeDigest(state: DeliveryState, digestKey: string, fileKeys: readonly string[]): Promise<void> {
+    return this.writer.run(() => {
+      for (const key of fileKeys) this.stmt.markDigested.run(digestKey, state.tracker_id, key);
+      this.stmt.putDeliveryState.run(state);
+    });
+  }
+
+  deleteDeliveryState(trackerId: string): Promise<void> {
+    return this.writer.run(() => {
+      this.stmt.deleteDeliveryState.run(trackerId);
+    });
+  }
+
+  async listDeliveryStates(): Promise<DeliveryState[]> {
+    return this.stmt.listDeliveryStates.all() as DeliveryState[];
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    return this.stmt.listSigningKeys.all() as SigningKeyRecord[];
+  }
+
+  addSigningKey(key: SigningKeyRecord): Promise<void> {
+    return this.writer.run(() => {
+      this.stmt.retireSigningKeys.run(key.created_at);
+      this.stmt.insertSigningKey.run(key);
     });
   }
 
