@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { durationMs } from './core/duration.js';
 
 export const DURABILITY_LEVELS = ['normal', 'full'] as const;
 export type Durability = (typeof DURABILITY_LEVELS)[number];
@@ -28,6 +29,10 @@ export const ConfigSchema = Type.Object({
   trustedProxies: Type.Array(Type.String({ minLength: 1 })),
   /** Failed authentications allowed per minute from one address, and for one access key. */
   authFailuresPerMinute: Type.Integer({ minimum: 1 }),
+  /** How often each tracker's new traces are written to its bucket (1 s to 1 h; CTS: minutes). */
+  flushIntervalMs: Type.Integer({ minimum: 1000, maximum: 3_600_000 }),
+  /** Digest period of trackers with is_support_validate (60 s to 1 day; CTS: 1 hour). */
+  digestIntervalMs: Type.Integer({ minimum: 60_000, maximum: 86_400_000 }),
   /** PEM files: when both are set the service speaks HTTPS only. */
   tlsCert: Type.Optional(Type.String({ minLength: 1 })),
   tlsKey: Type.Optional(Type.String({ minLength: 1 })),
@@ -47,6 +52,8 @@ export const DEFAULT_CONFIG: Config = {
   retentionDays: 7,
   trustedProxies: [],
   authFailuresPerMinute: 60,
+  flushIntervalMs: 60_000,
+  digestIntervalMs: 3_600_000,
   bodyLimitBytes: 12 * 1024 * 1024,
 };
 
@@ -61,6 +68,8 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   retentionDays: 'OPENCTS_RETENTION_DAYS',
   trustedProxies: 'OPENCTS_TRUSTED_PROXIES',
   authFailuresPerMinute: 'OPENCTS_AUTH_FAILURES_PER_MINUTE',
+  flushIntervalMs: 'OPENCTS_FLUSH_INTERVAL',
+  digestIntervalMs: 'OPENCTS_DIGEST_INTERVAL',
   tlsCert: 'OPENCTS_TLS_CERT',
   tlsKey: 'OPENCTS_TLS_KEY',
   bodyLimitBytes: 'OPENCTS_BODY_LIMIT_BYTES',
@@ -71,6 +80,26 @@ export class ConfigError extends Error {
 }
 
 const NUMERIC_KEYS = new Set<keyof Config>(['port', 'bodyLimitBytes', 'retentionDays', 'authFailuresPerMinute']);
+/** Settings given as durations (`1s`, `60s`) or as milliseconds. */
+const DURATION_KEYS = new Set<keyof Config>(['flushIntervalMs', 'digestIntervalMs']);
+/** Config-file spellings of duration settings (`"flushInterval": "1s"`). */
+const FILE_ALIASES: Readonly<Record<string, keyof Config>> = {
+  flushInterval: 'flushIntervalMs',
+  digestInterval: 'digestIntervalMs',
+};
+
+function normaliseDurations(values: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(values)) {
+    const name = FILE_ALIASES[key] ?? key;
+    if (DURATION_KEYS.has(name as keyof Config) && typeof value === 'string') {
+      const ms = /^\d+$/.test(value) ? Number(value) : durationMs(value);
+      if (ms === undefined) throw new ConfigError(`invalid duration for ${key}: ${JSON.stringify(value)}`);
+      out[name] = ms;
+    } else out[name] = value;
+  }
+  return out;
+}
 const LIST_KEYS = new Set<keyof Config>(['trustedProxies']);
 
 function fromEnvironment(env: NodeJS.ProcessEnv): Partial<Config> {
@@ -121,10 +150,10 @@ export function resolveConfig({ flags = {}, env = process.env }: ConfigSources =
   const file = configFile ?? env['OPENCTS_CONFIG'];
   const merged = {
     ...DEFAULT_CONFIG,
-    ...(file ? fromFile(file) : {}),
-    ...fromEnvironment(env),
-    ...withoutUndefined(flagValues),
-  };
+    ...normaliseDurations(file ? fromFile(file) : {}),
+    ...normaliseDurations(fromEnvironment(env)),
+    ...normaliseDurations(withoutUndefined(flagValues)),
+  } as Config;
   // Own keys only: `in` would let Object.prototype names (`constructor`, `__proto__`) through.
   const unknown = Object.keys(merged).filter((k) => !Object.hasOwn(ENV_NAMES, k));
   if (unknown.length > 0) throw new ConfigError(`unknown configuration setting(s): ${unknown.join(', ')}`);

@@ -8,7 +8,10 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { buildServer } from './api/server.js';
 import type { Config } from './config.js';
-import { FsBuckets } from './delivery/fs/fs-buckets.js';
+import { DeliveryWorker } from './delivery/delivery-worker.js';
+import { FsObjectStore } from './delivery/fs/fs-object-store.js';
+import type { ObjectStore } from './delivery/object-store.js';
+import { SigningKeys } from './delivery/signing-keys.js';
 import { AuditRecorder } from './service/audit-recorder.js';
 import { IdentityService, type IssuedCredential } from './service/identity-service.js';
 import { startRetentionPurge } from './service/retention.js';
@@ -34,6 +37,8 @@ export interface Runtime {
   readonly audit: AuditRecorder;
   readonly traces: TraceService;
   readonly tokens: TokenService;
+  readonly objects: ObjectStore;
+  readonly keys: SigningKeys;
   readonly trackers: TrackerService;
   close(): Promise<void>;
 }
@@ -46,14 +51,16 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     durability: config.durability,
     secrets,
   });
-  const buckets = new FsBuckets(path.join(config.dataDir, BUCKETS_DIR));
+  const objects = new FsObjectStore(path.join(config.dataDir, BUCKETS_DIR));
   const audit = new AuditRecorder(store);
   return {
     config,
     store,
     audit,
     identity: new IdentityService(store),
-    trackers: new TrackerService({ store, buckets, region: config.region, audit }),
+    objects,
+    keys: new SigningKeys(store, secrets),
+    trackers: new TrackerService({ store, buckets: objects, region: config.region, audit }),
     traces: new TraceService({ store, retentionMs: config.retentionDays * DAY_MS }),
     tokens: new TokenService(store, secrets),
     close: () => store.close(),
@@ -82,6 +89,7 @@ export interface RunningService {
   readonly app: FastifyInstance;
   /** `http://host:port` actually bound (port 0 resolves to the real port). */
   readonly url: string;
+  readonly delivery: DeliveryWorker;
   /** Credentials created on first start, if this start created them. */
   readonly bootstrap?: { credential: IssuedCredential; file: string };
   close(): Promise<void>;
@@ -101,6 +109,7 @@ export async function startService(config: Config, logger: Logger = createLogger
       audit: runtime.audit,
       traces: runtime.traces,
       tokens: runtime.tokens,
+      keys: runtime.keys,
       authFailuresPerMinute: config.authFailuresPerMinute,
       ...(tls ? { tls } : {}),
       logger,
@@ -125,17 +134,29 @@ export async function startService(config: Config, logger: Logger = createLogger
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const purge = startRetentionPurge(runtime.traces, RETENTION_PURGE_INTERVAL_MS, logger);
+    const delivery = new DeliveryWorker({
+      store: runtime.store,
+      objects: runtime.objects,
+      keys: runtime.keys,
+      region: config.region,
+      flushIntervalMs: config.flushIntervalMs,
+      digestIntervalMs: config.digestIntervalMs,
+      logger,
+    });
+    await runtime.keys.current(); // the signing key pair exists from the first start
+    delivery.start();
     let closing: Promise<void> | undefined;
     return {
       runtime,
       app,
       url: `${scheme}://${host}:${port}`,
+      delivery,
       ...(bootstrap ? { bootstrap } : {}),
       close: () => {
         // Stop accepting, let in-flight requests finish, then flush and close the store.
         closing ??= app
           .close()
-          .then(() => purge.stop())
+          .then(() => Promise.all([purge.stop(), delivery.stop()]))
           .then(() => runtime.close());
         return closing;
       },

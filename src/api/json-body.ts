@@ -5,6 +5,28 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CtsError } from '../core/error-catalog.js';
+import { MAX_RECORDED_DEPTH } from '../core/trace/redact.js';
+
+/**
+ * Whether the JSON text nests arrays and objects deeper than `max`: such a body could not be
+ * recorded in the call's trace (redact.ts), so it is refused before anything walks it.
+ */
+function nestedDeeperThan(bytes: Buffer, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === 0x5c)
+        i++; // backslash: the next byte is escaped
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x5b || b === 0x7b) {
+      if (++depth > max) return true;
+    } else if (b === 0x5d || b === 0x7d) depth--;
+  }
+  return false;
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,6 +41,9 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
   const parse = (request: FastifyRequest, body: Buffer): unknown => {
     request.rawBody = body;
     if (body.length === 0) return undefined;
+    if (nestedDeeperThan(body, MAX_RECORDED_DEPTH)) {
+      throw new CtsError('CTS.0003', `(JSON nested deeper than ${MAX_RECORDED_DEPTH} levels)`);
+    }
     try {
       return JSON.parse(body.toString('utf8'));
     } catch {

@@ -12,10 +12,13 @@ import type { TokenService } from '../service/token-service.js';
 import type { TraceService } from '../service/trace-service.js';
 import type { TrackerService } from '../service/tracker-service.js';
 import { registerTraceRoutes } from './routes/traces.js';
+import { registerDigestKeyRoutes } from './routes/digest-keys.js';
+import type { SigningKeys } from '../delivery/signing-keys.js';
 import { registerAudit } from './audit.js';
 import type { Store } from '../store/store.js';
 import { registerAuthentication } from './auth/authenticate.js';
 import { createAuthFailureLimiter } from './auth/failure-limiter.js';
+import { parseRawQuery } from './auth/sdk-hmac-sha256.js';
 import { handleClientError, registerErrorHandling, sendFrameworkError } from './errors.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { createMetrics, registerObservability, type Metrics } from './observability.js';
@@ -30,6 +33,7 @@ export interface ServerDeps {
   readonly traces: TraceService;
   readonly audit: AuditRecorder;
   readonly tokens: TokenService;
+  readonly keys: SigningKeys;
   /** Failed authentications allowed per minute, per source address and per access key. */
   readonly authFailuresPerMinute: number;
   /** PEM key and certificate: serve HTTPS (real CTS is HTTPS only). */
@@ -45,6 +49,20 @@ export interface ServerDeps {
  * HTTP, or HTTPS when a key and certificate are given. Node would answer an HTTP/1.1 request
  * without Host with an empty 400; errors.ts answers it with a CTS error instead.
  */
+/**
+ * The query as the signature covers it (clients.md §4.1): `%XX` decoded, `+` kept as a plus. Fastify's
+ * default parser reads `+` as a space, so a signed `user=a%2Bb` could be replayed as `user=a+b` (same
+ * canonical query, same signature) and mean `a b`. Repeated keys become arrays, as before.
+ */
+function parseQuery(raw: string): Record<string, string | string[]> {
+  const query: Record<string, string | string[]> = Object.create(null);
+  for (const [key, value] of parseRawQuery(raw)) {
+    const seen = query[key];
+    query[key] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
+  }
+  return query;
+}
+
 function createNodeServer(handler: http.RequestListener, tls: ServerDeps['tls']): http.Server {
   if (!tls) return http.createServer({ requireHostHeader: false }, handler);
   // An https.Server serves the same request/response API; Fastify's types only know one kind.
@@ -64,7 +82,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     genReqId: () => uuidv7(),
     requestIdHeader: false,
     // Reject ambiguous paths instead of guessing (`//v3`, `/v3/%2e%2e/`).
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: false, maxParamLength: 200 },
+    routerOptions: {
+      ignoreTrailingSlash: true,
+      ignoreDuplicateSlashes: false,
+      maxParamLength: 200,
+      querystringParser: parseQuery,
+    },
     return503OnClosing: true,
     // Failures answered outside the hooks and error handler still get a CTS body and a request id.
     frameworkErrors: sendFrameworkError,
@@ -110,5 +133,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerOperationalRoutes(app, { store: deps.store, metrics });
   registerTrackerRoutes(app, deps.trackers);
   registerTraceRoutes(app, deps.traces);
+  registerDigestKeyRoutes(app, deps.keys);
   return app;
 }

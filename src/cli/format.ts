@@ -1,5 +1,6 @@
 /** Output helpers shared by the commands: aligned tables for people, JSON for scripts. */
 import { InvalidArgumentError } from 'commander';
+import { durationMs } from '../core/duration.js';
 
 export function table(rows: ReadonlyArray<Record<string, string>>): string {
   if (rows.length === 0) return '(none)';
@@ -13,13 +14,11 @@ export function table(rows: ReadonlyArray<Record<string, string>>): string {
   return [line(keys), ...rows.map((r) => line(keys.map((k) => r[k] ?? '')))].join('\n');
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** `90s`, `15m`, `2h`, `7d` → milliseconds. */
 export function parseDuration(value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(value.trim());
-  if (!m) throw new InvalidArgumentError('expected a duration such as 90s, 15m, 2h or 7d');
-  return Math.round(Number(m[1]) * UNITS[m[2]!]!);
+  const ms = durationMs(value);
+  if (ms === undefined) throw new InvalidArgumentError('expected a duration such as 90s, 15m, 2h or 7d');
+  return ms;
 }
 
 /** An instant as epoch milliseconds or ISO-8601 text. */

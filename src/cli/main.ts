@@ -1,7 +1,9 @@
 /** `opencts` command line (commander). Command names and flags are stable: scripts rely on them. */
 import { Command } from 'commander';
 import { registerCredentialCommands } from './credentials.js';
+import { registerKeyCommands } from './keys.js';
 import { registerServeCommand } from './serve.js';
+import { registerVerifyCommand } from './verify.js';
 import { registerUserCommands } from './users.js';
 import { registerTraceCommands } from './traces.js';
 import { registerTrackerCommands } from './trackers.js';
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerCredentialCommands(program);
   registerUserCommands(program);
+  registerKeyCommands(program);
+  registerVerifyCommand(program);
   registerTrackerCommands(program);
   registerTraceCommands(program);
   return program;

@@ -14,6 +14,8 @@ interface ServeFlags {
   durability?: Durability;
   tlsCert?: string;
   tlsKey?: string;
+  flushInterval?: string;
+  digestInterval?: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -27,6 +29,8 @@ export function registerServeCommand(program: Command): void {
     .option('--region <name>', 'region name used in bucket locations (default local-1)')
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (with --tls-key; env OPENCTS_TLS_CERT)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert (env OPENCTS_TLS_KEY)')
+    .option('--flush-interval <duration>', 'how often traces are written to buckets, 1s–1h (default 60s)')
+    .option('--digest-interval <duration>', 'digest period of validating trackers, 60s–1d (default 1h)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
     .addOption(
       new Option('--durability <level>', 'normal: survives a process crash; full: also a power loss').choices(
@@ -34,7 +38,10 @@ export function registerServeCommand(program: Command): void {
       ),
     )
     .action(async (flags: ServeFlags) => {
-      const config = resolveConfig({ flags: flags as ConfigSources['flags'] });
+      const { flushInterval, digestInterval, ...rest } = flags;
+      const config = resolveConfig({
+        flags: { ...rest, flushIntervalMs: flushInterval, digestIntervalMs: digestInterval } as ConfigSources['flags'],
+      });
       const logger = createLogger(config);
       const service = await startService(config, logger);
       if (service.bootstrap) {

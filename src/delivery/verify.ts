@@ -174,6 +174,10 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
   }
 
   const newest = digestKeys[0];
+  if (!newest && fileKeys.some((f) => inRange(f.time))) {
+    // Without any digest nothing can be proven: deleting every digest must not pass as "valid".
+    problem('digest-missing', `CloudTraces/*/${tracker}/Digest/`, 'trace files exist but no digest file does');
+  }
   const now = options.to ?? options.now ?? Date.now();
   if (newest && period > 0 && now - newest.time > 2 * period) {
     problem(

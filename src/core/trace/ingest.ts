@@ -60,11 +60,14 @@ const OPTIONAL_TEXT = [
 /** A reported request/response body as stored: JSON text with secret fields redacted. */
 function recordedText(value: unknown): string | undefined {
   if (typeof value !== 'string') return recordedBody(value);
+  let parsed: unknown;
   try {
-    return recordedBody(JSON.parse(value)) ?? value;
+    parsed = JSON.parse(value);
   } catch {
     return value; // not JSON: stored as sent
   }
+  // Outside the try: JSON too deep to redact is refused, never stored unredacted.
+  return recordedBody(parsed) ?? value;
 }
 
 export function isDataTrace(item: Pick<IngestedTrace, 'trace_type'>): boolean {
