@@ -33,6 +33,15 @@ export const ConfigSchema = Type.Object({
   flushIntervalMs: Type.Integer({ minimum: 1000, maximum: 3_600_000 }),
   /** Digest period of trackers with is_support_validate (60 s to 1 day; CTS: 1 hour). */
   digestIntervalMs: Type.Integer({ minimum: 60_000, maximum: 86_400_000 }),
+  /** Also POST each LTS dump batch (NDJSON) to this URL. */
+  ltsHttpEndpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
+  /** `fs` (buckets are folders under the data dir) or `s3://[host:port]` (any S3-compatible store). */
+  objectStore: Type.String({ pattern: '^(fs|s3://.*)$' }),
+  s3Endpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
+  s3Region: Type.Optional(Type.String({ minLength: 1 })),
+  s3ForcePathStyle: Type.Optional(Type.Boolean()),
+  s3AccessKeyId: Type.Optional(Type.String({ minLength: 1 })),
+  s3SecretAccessKey: Type.Optional(Type.String({ minLength: 1 })),
   /** PEM files: when both are set the service speaks HTTPS only. */
   tlsCert: Type.Optional(Type.String({ minLength: 1 })),
   tlsKey: Type.Optional(Type.String({ minLength: 1 })),
@@ -53,6 +62,7 @@ export const DEFAULT_CONFIG: Config = {
   trustedProxies: [],
   authFailuresPerMinute: 60,
   flushIntervalMs: 60_000,
+  objectStore: 'fs',
   digestIntervalMs: 3_600_000,
   bodyLimitBytes: 12 * 1024 * 1024,
 };
@@ -70,6 +80,13 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   authFailuresPerMinute: 'OPENCTS_AUTH_FAILURES_PER_MINUTE',
   flushIntervalMs: 'OPENCTS_FLUSH_INTERVAL',
   digestIntervalMs: 'OPENCTS_DIGEST_INTERVAL',
+  ltsHttpEndpoint: 'OPENCTS_LTS_HTTP_ENDPOINT',
+  objectStore: 'OPENCTS_OBJECT_STORE',
+  s3Endpoint: 'OPENCTS_S3_ENDPOINT',
+  s3Region: 'OPENCTS_S3_REGION',
+  s3ForcePathStyle: 'OPENCTS_S3_FORCE_PATH_STYLE',
+  s3AccessKeyId: 'OPENCTS_S3_ACCESS_KEY_ID',
+  s3SecretAccessKey: 'OPENCTS_S3_SECRET_ACCESS_KEY',
   tlsCert: 'OPENCTS_TLS_CERT',
   tlsKey: 'OPENCTS_TLS_KEY',
   bodyLimitBytes: 'OPENCTS_BODY_LIMIT_BYTES',
@@ -91,16 +108,20 @@ const FILE_ALIASES: Readonly<Record<string, keyof Config>> = {
 function normaliseDurations(values: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(values)) {
-    const name = FILE_ALIASES[key] ?? key;
+    const name = Object.hasOwn(FILE_ALIASES, key) ? FILE_ALIASES[key]! : key;
     if (DURATION_KEYS.has(name as keyof Config) && typeof value === 'string') {
       const ms = /^\d+$/.test(value) ? Number(value) : durationMs(value);
       if (ms === undefined) throw new ConfigError(`invalid duration for ${key}: ${JSON.stringify(value)}`);
       out[name] = ms;
-    } else out[name] = value;
+    } else {
+      // defineProperty: a key such as `__proto__` from a config file stays a plain (unknown) key.
+      Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+    }
   }
   return out;
 }
 const LIST_KEYS = new Set<keyof Config>(['trustedProxies']);
+const BOOLEAN_KEYS = new Set<keyof Config>(['s3ForcePathStyle']);
 
 function fromEnvironment(env: NodeJS.ProcessEnv): Partial<Config> {
   const out: Record<string, unknown> = {};
@@ -109,12 +130,14 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Partial<Config> {
     if (raw === undefined || raw === '') continue;
     out[key] = NUMERIC_KEYS.has(key)
       ? Number(raw)
-      : LIST_KEYS.has(key)
-        ? raw
-            .split(',')
-            .map((v) => v.trim())
-            .filter(Boolean)
-        : raw;
+      : BOOLEAN_KEYS.has(key)
+        ? raw === 'true'
+        : LIST_KEYS.has(key)
+          ? raw
+              .split(',')
+              .map((v) => v.trim())
+              .filter(Boolean)
+          : raw;
   }
   return out as Partial<Config>;
 }

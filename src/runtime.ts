@@ -2,16 +2,21 @@
  * Composition root: opens the store and the bucket folder of a data dir and wires the services.
  * The CLI and the tests both start OpenCTS through here.
  */
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
+import { createMetrics } from './api/observability.js';
 import { buildServer } from './api/server.js';
+import { LtsSink } from './lts/lts-sink.js';
 import type { Config } from './config.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
 import { FsObjectStore } from './delivery/fs/fs-object-store.js';
 import type { ObjectStore } from './delivery/object-store.js';
 import { SigningKeys } from './delivery/signing-keys.js';
+import { S3ObjectStore } from './delivery/s3/s3-object-store.js';
+import { isS3, s3Options } from './delivery/s3/s3-settings.js';
 import { AuditRecorder } from './service/audit-recorder.js';
 import { IdentityService, type IssuedCredential } from './service/identity-service.js';
 import { startRetentionPurge } from './service/retention.js';
@@ -29,6 +34,7 @@ export const DATABASE_FILE = 'opencts.db';
 export const BUCKETS_DIR = 'buckets';
 export const BOOTSTRAP_CREDENTIALS_FILE = 'credentials.json';
 export const MASTER_KEY_FILE = 'master.key';
+export const LTS_DIR = 'lts';
 
 export interface Runtime {
   readonly config: Config;
@@ -45,13 +51,18 @@ export interface Runtime {
 
 export async function openRuntime(config: Config): Promise<Runtime> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const secrets = loadMasterKey(path.join(config.dataDir, MASTER_KEY_FILE), process.env, true);
+  const databaseFile = path.join(config.dataDir, DATABASE_FILE);
+  // A new master key only for a new database: one made for an existing database could open
+  // none of its secrets, and would hide that the real key file is missing.
+  const secrets = loadMasterKey(path.join(config.dataDir, MASTER_KEY_FILE), process.env, !existsSync(databaseFile));
   const store = SqliteStore.open({
-    file: path.join(config.dataDir, DATABASE_FILE),
+    file: databaseFile,
     durability: config.durability,
     secrets,
   });
-  const objects = new FsObjectStore(path.join(config.dataDir, BUCKETS_DIR));
+  const objects: ObjectStore = isS3(config.objectStore)
+    ? new S3ObjectStore(s3Options(config, config.region))
+    : new FsObjectStore(path.join(config.dataDir, BUCKETS_DIR));
   const audit = new AuditRecorder(store);
   return {
     config,
@@ -98,6 +109,7 @@ export interface RunningService {
 export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {
   const runtime = await openRuntime(config);
   try {
+    const metrics = createMetrics();
     const tls =
       config.tlsCert && config.tlsKey
         ? { cert: await readFile(config.tlsCert), key: await readFile(config.tlsKey) }
@@ -110,6 +122,9 @@ export async function startService(config: Config, logger: Logger = createLogger
       traces: runtime.traces,
       tokens: runtime.tokens,
       keys: runtime.keys,
+      objects: runtime.objects,
+      region: config.region,
+      metrics,
       authFailuresPerMinute: config.authFailuresPerMinute,
       ...(tls ? { tls } : {}),
       logger,
@@ -135,6 +150,13 @@ export async function startService(config: Config, logger: Logger = createLogger
     const port = typeof address === 'object' && address ? address.port : config.port;
     const purge = startRetentionPurge(runtime.traces, RETENTION_PURGE_INTERVAL_MS, logger);
     const delivery = new DeliveryWorker({
+      lts: new LtsSink({
+        root: path.join(config.dataDir, LTS_DIR),
+        store: runtime.store,
+        registry: metrics.registry,
+        logger,
+        httpEndpoint: config.ltsHttpEndpoint,
+      }),
       store: runtime.store,
       objects: runtime.objects,
       keys: runtime.keys,

@@ -44,7 +44,8 @@ export function requestFacts(request: FastifyRequest): RequestFacts {
     requestId: request.id,
     apiVersion: API_VERSION.exec(path)?.[1] ?? '',
     time: request.receivedAt,
-    requestBody: request.body,
+    // A caller who could not be authenticated does not get to write content into the trail.
+    requestBody: principal ? request.body : undefined,
     contentLength: request.rawBody?.length ?? 0,
     resourceUrl: path,
     readOnly: request.method === 'GET' || request.method === 'HEAD',

@@ -13,6 +13,8 @@ import type { TraceService } from '../service/trace-service.js';
 import type { TrackerService } from '../service/tracker-service.js';
 import { registerTraceRoutes } from './routes/traces.js';
 import { registerDigestKeyRoutes } from './routes/digest-keys.js';
+import { registerCheckBucketRoutes } from './routes/checkbucket.js';
+import type { ObjectStore } from '../delivery/object-store.js';
 import type { SigningKeys } from '../delivery/signing-keys.js';
 import { registerAudit } from './audit.js';
 import type { Store } from '../store/store.js';
@@ -34,6 +36,8 @@ export interface ServerDeps {
   readonly audit: AuditRecorder;
   readonly tokens: TokenService;
   readonly keys: SigningKeys;
+  readonly objects: ObjectStore;
+  readonly region: string;
   /** Failed authentications allowed per minute, per source address and per access key. */
   readonly authFailuresPerMinute: number;
   /** PEM key and certificate: serve HTTPS (real CTS is HTTPS only). */
@@ -134,5 +138,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerTrackerRoutes(app, deps.trackers);
   registerTraceRoutes(app, deps.traces);
   registerDigestKeyRoutes(app, deps.keys);
+  registerCheckBucketRoutes(app, { objects: deps.objects, region: deps.region });
   return app;
 }

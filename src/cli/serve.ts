@@ -16,6 +16,8 @@ interface ServeFlags {
   tlsKey?: string;
   flushInterval?: string;
   digestInterval?: string;
+  objectStore?: string;
+  s3Endpoint?: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -31,6 +33,11 @@ export function registerServeCommand(program: Command): void {
     .option('--tls-key <file>', 'PEM private key for --tls-cert (env OPENCTS_TLS_KEY)')
     .option('--flush-interval <duration>', 'how often traces are written to buckets, 1s–1h (default 60s)')
     .option('--digest-interval <duration>', 'digest period of validating trackers, 60s–1d (default 1h)')
+    .option(
+      '--object-store <fs|s3://[host:port]>',
+      'where trace files go (default fs: <data-dir>/buckets; env OPENCTS_OBJECT_STORE)',
+    )
+    .option('--s3-endpoint <url>', 'S3 endpoint, e.g. http://127.0.0.1:9000 (env OPENCTS_S3_ENDPOINT)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
     .addOption(
       new Option('--durability <level>', 'normal: survives a process crash; full: also a power loss').choices(

@@ -21,6 +21,7 @@ interface VerifyFlags {
   to?: number;
   publicKey?: string[];
   dataDir?: string;
+  s3Endpoint?: string;
   json?: boolean;
 }
 
@@ -79,12 +80,16 @@ export function registerVerifyCommand(program: Command): void {
       (v: string, all: string[] = []) => [...all, v],
     )
     .option('--data-dir <dir>', 'trust the keys of this data dir (default: the one the bucket folder is in)')
+    .option(
+      '--s3-endpoint <url>',
+      'for s3:// sources: the endpoint (or OPENCTS_S3_ENDPOINT; credentials from OPENCTS_S3_* or AWS_*)',
+    )
     .option('--json', 'print the report as JSON')
     .action(async (flags: VerifyFlags) => {
       let objects;
       let bucket: string;
       if (flags.source.startsWith('s3://')) {
-        ({ objects, bucket } = openS3Source(flags.source));
+        ({ objects, bucket } = openS3Source(flags.source, flags.s3Endpoint));
       } else {
         const folder = path.resolve(flags.source);
         if (!existsSync(folder)) throw new Error(`no such folder ${folder}`);

@@ -21,9 +21,11 @@ import type { StatusDetail, Tracker } from '../core/tracker/tracker.js';
 import type { DeliveryState, Store } from '../store/store.js';
 import { AccessDeniedError, NoSuchBucketError, type ObjectStore } from './object-store.js';
 import { signHex, type SigningKeys } from './signing-keys.js';
+import type { LtsSink } from '../lts/lts-sink.js';
 
 /** Traces per planned batch: bounds memory and the time one tracker holds the worker. */
 export const BATCH_LIMIT = 20_000;
+const LIFECYCLE_EVERY_MS = 3_600_000;
 
 export interface DeliveryWorkerDeps {
   readonly store: Store;
@@ -34,6 +36,8 @@ export interface DeliveryWorkerDeps {
   readonly digestIntervalMs: number;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** The LTS dump of trackers with is_lts_enabled, if configured. */
+  readonly lts?: LtsSink;
 }
 
 function statusDetailFor(err: unknown): StatusDetail | undefined {
@@ -47,6 +51,7 @@ export class DeliveryWorker {
   private running: Promise<void> | undefined;
   private stopped = false;
   private readonly now: () => number;
+  private readonly lifecycleRuns = new Map<string, number>();
 
   constructor(private readonly deps: DeliveryWorkerDeps) {
     this.now = deps.now ?? Date.now;
@@ -87,6 +92,18 @@ export class DeliveryWorker {
         this.deps.logger.error({ err, tracker: tracker.id }, 'delivery of a tracker failed');
       }
     }
+    const { lts } = this.deps;
+    if (lts) {
+      const dumping = trackers.filter((t) => t.lts.is_lts_enabled && t.status !== 'disabled');
+      await lts.forgetAllBut(new Set(dumping.map((t) => t.id)));
+      for (const tracker of dumping) {
+        try {
+          await lts.forward(tracker);
+        } catch (err) {
+          this.deps.logger.error({ err, tracker: tracker.id }, 'LTS dump of a tracker failed');
+        }
+      }
+    }
   }
 
   private async stateOf(tracker: Tracker): Promise<DeliveryState> {
@@ -121,6 +138,7 @@ export class DeliveryWorker {
       return;
     }
     try {
+      await this.applyLifecycle(tracker);
       state = await this.deliver(tracker, state);
       if (tracker.is_support_validate) await this.digest(tracker, state);
       if (tracker.status === 'error') await this.setStatus(tracker, 'enabled', undefined, 'delivery succeeded again');
@@ -252,6 +270,17 @@ export class DeliveryWorker {
       digest.digest_object,
       files.map((f) => f.object_key),
     );
+  }
+
+  /** Stores without lifecycle rules of their own (the fs store) are purged here, hourly per bucket. */
+  private async applyLifecycle(tracker: Tracker): Promise<void> {
+    if (tracker.obs_info.bucket_lifecycle <= 0) return;
+    const bucket = tracker.obs_info.bucket_name;
+    const now = this.now();
+    if (now - (this.lifecycleRuns.get(bucket) ?? 0) < LIFECYCLE_EVERY_MS) return;
+    this.lifecycleRuns.set(bucket, now);
+    const removed = await this.deps.objects.applyLifecycle(bucket, now);
+    if (removed > 0) this.deps.logger.info({ bucket, removed }, 'bucket lifecycle removed expired objects');
   }
 
   /** Status follows what the object store answered (spec §1.3), recorded as a SystemAction trace. */

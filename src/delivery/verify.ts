@@ -76,6 +76,36 @@ function parseKey(summary: ObjectSummary, tracker: string): ParsedKey | undefine
   return { key: summary.key, isDigest: m[2]!.startsWith('Digest/'), time };
 }
 
+/**
+ * A digest as the worker writes it. Anything else (JSON `null`, `log_files` that is not a list of
+ * {object, log_hash_value}, non-string links) is unreadable: reported, never trusted or followed.
+ */
+function isDigest(value: unknown): value is Digest {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const d = value as Record<string, unknown>;
+  const strings = [
+    'digest_start_time',
+    'digest_end_time',
+    'digest_bucket',
+    'digest_object',
+    'digest_public_key_fingerprint',
+    'previous_digest_object',
+    'previous_digest_hash_value',
+    'previous_digest_signature',
+  ];
+  return (
+    strings.every((f) => typeof d[f] === 'string') &&
+    Array.isArray(d['log_files']) &&
+    (d['log_files'] as unknown[]).every(
+      (f) =>
+        typeof f === 'object' &&
+        f !== null &&
+        typeof (f as Record<string, unknown>)['object'] === 'string' &&
+        typeof (f as Record<string, unknown>)['log_hash_value'] === 'string',
+    )
+  );
+}
+
 interface LoadedDigest {
   readonly key: string;
   readonly digest: Digest;
@@ -87,15 +117,18 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
   const { objects, bucket, tracker, trustedKeys } = options;
   const problems: Problem[] = [];
   const problem = (kind: ProblemKind, key: string, message: string) => problems.push({ kind, key, message });
-  const listed = (await objects.listObjects(bucket, 'CloudTraces/'))
-    .map((s) => parseKey(s, tracker))
-    .filter((k): k is ParsedKey => k !== undefined);
+  const summaries = await objects.listObjects(bucket, 'CloudTraces/');
+  // Keys a digest names are fetched only when the bucket has them: a forged digest may name any
+  // string, which the object store could refuse (`../x`, empty) instead of answering "no such key".
+  const present = new Set(summaries.map((s) => s.key));
+  const listed = summaries.map((s) => parseKey(s, tracker)).filter((k): k is ParsedKey => k !== undefined);
   const inRange = (t: number) =>
     (options.from === undefined || t > options.from) && (options.to === undefined || t <= options.to);
   const digestKeys = listed.filter((k) => k.isDigest && inRange(k.time)).sort((a, b) => b.time - a.time);
   const fileKeys = listed.filter((k) => !k.isDigest);
 
   const load = async (key: string): Promise<LoadedDigest | undefined> => {
+    if (!present.has(key)) return undefined;
     let object;
     try {
       object = await objects.getObject(bucket, key);
@@ -104,14 +137,11 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
       throw err;
     }
     try {
-      return {
-        key,
-        digest: decodeDigest(object.body),
-        bytes: object.body,
-        signature: object.metadata[SIGNATURE_METADATA],
-      };
+      const digest = decodeDigest(object.body);
+      if (!isDigest(digest)) throw new TypeError('not a digest');
+      return { key, digest, bytes: object.body, signature: object.metadata[SIGNATURE_METADATA] };
     } catch {
-      problem('digest-unreadable', key, 'digest file cannot be read (not gzip-compressed JSON)');
+      problem('digest-unreadable', key, 'digest file cannot be read (not a gzip-compressed digest JSON)');
       return { key, digest: undefined as unknown as Digest, bytes: object.body, signature: undefined };
     }
   };
@@ -193,6 +223,7 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
     totalFiles++;
     let body;
     try {
+      if (!present.has(fileKey)) throw new NoSuchKeyError(`no object ${fileKey}`);
       body = (await objects.getObject(bucket, fileKey)).body;
     } catch (err) {
       if (err instanceof NoSuchKeyError) {

@@ -106,6 +106,8 @@ export interface Store {
   /** Durable progress of a trace consumer (delivery worker, notifier): the last seq it handled. */
   getCursor(consumer: string): Promise<number | undefined>;
   setCursor(consumer: string, seq: number): Promise<void>;
+  deleteCursor(consumer: string): Promise<void>;
+  listCursors(): Promise<Array<{ consumer: string; seq: number }>>;
 
   /** Every tracker of every project (background workers). */
   listAllTrackers(): Promise<Tracker[]>;

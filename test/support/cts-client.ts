@@ -22,6 +22,7 @@ import { BasicCredentials } from '@huaweicloud/huaweicloud-sdk-core';
 import { ClientBuilder } from '@huaweicloud/huaweicloud-sdk-core/ClientBuilder.js';
 import type { HcClient, HttpRequestOptions } from '@huaweicloud/huaweicloud-sdk-core/HcClient.js';
 import type { SdkResponse } from '@huaweicloud/huaweicloud-sdk-core/SdkResponse.js';
+import type { UserOptions } from '@huaweicloud/huaweicloud-sdk-core/UserOptions.js';
 import { ServiceResponseException } from '@huaweicloud/huaweicloud-sdk-core/exception/ServiceResponseException.js';
 
 export { ClientRequestException } from '@huaweicloud/huaweicloud-sdk-core/exception/ClientRequestException.js';
@@ -453,6 +454,11 @@ export interface CtsClientOptions {
   secretAccessKey: string;
   projectId: string;
   securityToken?: string;
+  /**
+   * Passed to `ClientBuilder.withOptions()`, e.g. `{ axiosRequestConfig: { httpsAgent: new https.Agent({ ca }) } }`
+   * to trust a self-signed certificate (clients.md §1.2).
+   */
+  userOptions?: UserOptions;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -530,10 +536,11 @@ export function createCtsClient(opts: CtsClientOptions): CtsClient {
     .withProjectId(opts.projectId);
   if (opts.securityToken !== undefined) credentials.withSecurityToken(opts.securityToken);
   // No withRegion(): with a region the SDK may call IAM to resolve the project id.
-  return new ClientBuilder<CtsClient>(bindClient)
+  const builder = new ClientBuilder<CtsClient>(bindClient)
     .withCredential(credentials)
-    .withEndpoint(opts.endpoint.replace(/\/+$/, ''))
-    .build();
+    .withEndpoint(opts.endpoint.replace(/\/+$/, ''));
+  if (opts.userOptions !== undefined) builder.withOptions(opts.userOptions);
+  return builder.build();
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -287,12 +287,18 @@ export class FsObjectStore implements ObjectStore {
     }
     let metadata: Record<string, string> = {};
     try {
-      const record = JSON.parse(await readFile(this.metadataPath(bucketDir, segments), 'utf8')) as MetadataRecord;
-      metadata = { ...record.metadata };
+      const record = JSON.parse(
+        await readFile(this.metadataPath(bucketDir, segments), 'utf8'),
+      ) as MetadataRecord | null;
+      metadata = { ...record?.metadata };
     } catch (err) {
       const code = errnoCode(err);
-      // An object copied in by hand has no metadata file: it simply has no metadata.
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw mapFsError(err, `get metadata of ${bucket}/${key}`);
+      // An object copied in by hand has no metadata file, one whose metadata file was damaged by
+      // hand has no readable one: either way it simply has no metadata (verify reports a digest
+      // without its signature instead of failing).
+      if (code !== 'ENOENT' && code !== 'ENOTDIR' && !(err instanceof SyntaxError)) {
+        throw mapFsError(err, `get metadata of ${bucket}/${key}`);
+      }
     }
     return { key, body, metadata };
   }

@@ -153,6 +153,8 @@ export class SqliteStore implements Store {
          VALUES (@fingerprint, @public_key_pem, @private_key_sealed, @created_at, @retired_at)`,
       ),
       getCursor: db.prepare('SELECT seq FROM trace_cursors WHERE consumer = ?'),
+      deleteCursor: db.prepare('DELETE FROM trace_cursors WHERE consumer = ?'),
+      listCursors: db.prepare('SELECT consumer, seq FROM trace_cursors ORDER BY consumer'),
       setCursor: db.prepare(
         'INSERT INTO trace_cursors (consumer, seq) VALUES (?, ?) ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq',
       ),
@@ -465,6 +467,16 @@ export class SqliteStore implements Store {
       this.stmt.retireSigningKeys.run(key.created_at);
       this.stmt.insertSigningKey.run(key);
     });
+  }
+
+  deleteCursor(consumer: string): Promise<void> {
+    return this.writer.run(() => {
+      this.stmt.deleteCursor.run(consumer);
+    });
+  }
+
+  async listCursors(): Promise<Array<{ consumer: string; seq: number }>> {
+    return this.stmt.listCursors.all() as Array<{ consumer: string; seq: number }>;
   }
 
   async getCursor(consumer: string): Promise<number | undefined> {
