@@ -44,8 +44,9 @@ export function requestFacts(request: FastifyRequest): RequestFacts {
     requestId: request.id,
     apiVersion: API_VERSION.exec(path)?.[1] ?? '',
     time: request.receivedAt,
-    // A caller who could not be authenticated does not get to write content into the trail.
-    requestBody: principal ? request.body : undefined,
+    // Only a member of the project gets its request body into the project's trail: a stranger's
+    // refused call (unauthenticated, or another project's key) is recorded without its content.
+    requestBody: principal && principal.projectId === params['project_id'] ? request.body : undefined,
     contentLength: request.rawBody?.length ?? 0,
     resourceUrl: path,
     readOnly: request.method === 'GET' || request.method === 'HEAD',

@@ -130,8 +130,11 @@ function checkScope(request: FastifyRequest, principal: Principal, scope: AuthSc
     if (params['project_id'] !== principal.projectId) throw new CtsError('CTS.0012');
     const headerProject = header(request, 'x-project-id');
     if (headerProject !== undefined && headerProject !== principal.projectId) throw new CtsError('CTS.0012');
-  } else if (params['domain_id'] !== principal.domainId) {
-    throw new CtsError('CTS.0002');
+  } else {
+    if (params['domain_id'] !== principal.domainId) throw new CtsError('CTS.0002');
+    // The SDK sends X-Project-Id on domain-scoped calls too (clients.md §4.2): it must be the caller's.
+    const headerProject = header(request, 'x-project-id');
+    if (headerProject !== undefined && headerProject !== principal.projectId) throw new CtsError('CTS.0012');
   }
 }
 
