@@ -3,6 +3,11 @@
  * bench/support/) one after the other, each in its own process with its defaults. Extra
  * arguments are passed to every benchmark (e.g. `--json`). Exits non-zero if any benchmark failed.
  *
+ * The defaults: ingest (traces/s through POST /v3/{project}/traces vs raw batch inserts),
+ * list-traces (ListTraces latency and req/s at 1,000,000 traces; loading them takes minutes),
+ * traced-writes (tracker updates committed with their trace vs raw single-row commits) and
+ * tracker-writes (create/delete cycles vs raw commits and bare Fastify). Each takes a few minutes.
+ *
  * Usage: node dist/bench/run-all.js [args for every benchmark]   (or `npm run bench`)
  */
 import { spawn } from 'node:child_process';

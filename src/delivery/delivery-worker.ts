@@ -60,11 +60,15 @@ export class DeliveryWorker {
   start(): void {
     this.stopped = false;
     const tick = () => {
+      const started = Date.now();
       this.running = this.runOnce()
         .catch((err: unknown) => this.deps.logger.error({ err }, 'delivery cycle failed'))
         .finally(() => {
           this.running = undefined;
-          if (!this.stopped) this.timer = setTimeout(tick, this.deps.flushIntervalMs);
+          // Cycles start one interval apart (not one interval after the last one ended), so a
+          // trace waits at most about one interval plus one cycle.
+          const wait = Math.max(0, this.deps.flushIntervalMs - (Date.now() - started));
+          if (!this.stopped) this.timer = setTimeout(tick, wait);
         });
     };
     this.timer = setTimeout(tick, this.deps.flushIntervalMs);
@@ -120,6 +124,7 @@ export class DeliveryWorker {
       cursor_seq: cursor,
       pending_to: null,
       pending_time: null,
+      pending_layout: null,
       digest_start: null,
       last_digest: null,
     };
@@ -164,9 +169,18 @@ export class DeliveryWorker {
           BATCH_LIMIT,
         );
         if (next.length === 0) return state;
-        state = { ...state, pending_to: next[next.length - 1]!.seq, pending_time: this.now() };
+        state = {
+          ...state,
+          pending_to: next[next.length - 1]!.seq,
+          pending_time: this.now(),
+          pending_layout: JSON.stringify(tracker.obs_info),
+        };
         await store.putDeliveryState(state);
       }
+      // The batch is written as planned, to the planned bucket, whatever the tracker says now.
+      const planned: Tracker = state.pending_layout
+        ? { ...tracker, obs_info: JSON.parse(state.pending_layout) as Tracker['obs_info'] }
+        : tracker;
       const rows = await store.readTracesForDelivery(
         tracker.project_id,
         tracker.tracker_name,
@@ -174,9 +188,9 @@ export class DeliveryWorker {
         state.pending_to!,
         BATCH_LIMIT,
       );
-      const bucket = tracker.obs_info.bucket_name;
+      const bucket = planned.obs_info.bucket_name;
       const files = buildTraceFiles({
-        tracker,
+        tracker: planned,
         region: this.deps.region,
         fromSeq: state.cursor_seq,
         toSeq: state.pending_to!,
@@ -193,7 +207,7 @@ export class DeliveryWorker {
         });
       }
       const deliveredAt = this.now();
-      state = { ...state, cursor_seq: state.pending_to!, pending_to: null, pending_time: null };
+      state = { ...state, cursor_seq: state.pending_to!, pending_to: null, pending_time: null, pending_layout: null };
       await store.completeDelivery(
         state,
         files.map((f) => ({

@@ -146,6 +146,11 @@ export interface DeliveryState {
   /** A batch being delivered: cursor_seq < seq ≤ pending_to, named after pending_time. */
   readonly pending_to: number | null;
   readonly pending_time: number | null;
+  /**
+   * JSON of the tracker's obs_info when the batch was planned: a retry writes the same keys to
+   * the same bucket even if the tracker's layout changed meanwhile.
+   */
+  readonly pending_layout: string | null;
   /** Start of the digest period in progress (null: digests not started). */
   readonly digest_start: number | null;
   /** JSON of the chain head (PreviousDigest), null before the first digest. */

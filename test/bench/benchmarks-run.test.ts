@@ -1,7 +1,7 @@
 /**
  * The benchmarks must keep running: each is run once at a tiny size, as `npm run bench` would run
  * it (a separate process on the compiled code), and must exit 0 and print a table with real
- * figures and no errors.
+ * figures and no errors. They run concurrently, so the whole file stays well under 40 s.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -12,13 +12,42 @@ import { parseMarkdownTable } from '../../bench/support/stats.js';
 
 const execFileAsync = promisify(execFile);
 const TRACKER_WRITES = fileURLToPath(new URL('../../bench/tracker-writes.js', import.meta.url));
+const TRACED_WRITES = fileURLToPath(new URL('../../bench/traced-writes.js', import.meta.url));
+const INGEST = fileURLToPath(new URL('../../bench/ingest.js', import.meta.url));
+const LIST_TRACES = fileURLToPath(new URL('../../bench/list-traces.js', import.meta.url));
+const DELIVERY_LATENCY = fileURLToPath(new URL('../../bench/delivery-latency.js', import.meta.url));
+const DELIVERY_THROUGHPUT = fileURLToPath(new URL('../../bench/delivery-throughput.js', import.meta.url));
+const VERIFY_SPEED = fileURLToPath(new URL('../../bench/verify-speed.js', import.meta.url));
+const SIGNATURE_VERIFY = fileURLToPath(new URL('../../bench/signature-verify.js', import.meta.url));
+
+async function runBenchmark(file: string, args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
+  return execFileAsync(process.execPath, [file, ...args], { timeout: 55_000, maxBuffer: 16 * 1024 * 1024 }).catch(
+    (err: { code?: number; stdout?: string; stderr?: string }) =>
+      assert.fail(`benchmark exited ${err.code}:\n${err.stdout ?? ''}\n${err.stderr ?? ''}`),
+  );
+}
+
+/** The rows of the first table whose header starts with `first` and has `column`, as header → cell maps. */
+function tableRows(stdout: string, first: string, column: string): Array<Record<string, string>> {
+  const rows = parseMarkdownTable(stdout);
+  const start = rows.findIndex((r) => r[0] === first && r.includes(column));
+  assert.ok(start >= 0, `no table with ${first} and ${column} in:\n${stdout}`);
+  const header = rows[start]!;
+  const out: Array<Record<string, string>> = [];
+  for (const row of rows.slice(start + 1)) {
+    if (row.length !== header.length || row[0] === header[0]) break;
+    out.push(Object.fromEntries(header.map((h, i) => [h, row[i] ?? ''])));
+  }
+  assert.ok(out.length > 0, `table ${first} has no rows`);
+  return out;
+}
 
 function figure(cell: string | undefined): number {
   // `1,234 (1,100–1,300)` or `1,234` → 1234
   return Number((cell ?? '').split(' ')[0]!.replaceAll(',', '').replace(/×$/, ''));
 }
 
-describe('benchmarks run', () => {
+describe('benchmarks run', { concurrency: true }, () => {
   test(
     'tracker-writes at a tiny size exits 0 and prints non-zero cycles/s with 0 errors',
     { timeout: 60_000 },
@@ -48,4 +77,149 @@ describe('benchmarks run', () => {
       assert.doesNotMatch(stdout, /ERRORS/);
     },
   );
+  test(
+    'traced-writes at a tiny size: non-zero writes/s and raw ratio, 0 errors, traces equal to 2xx answers',
+    { timeout: 60_000 },
+    async () => {
+      const { stdout } = await runBenchmark(TRACED_WRITES, [
+        '--duration',
+        '0.5',
+        '--repeat',
+        '1',
+        '--connections',
+        '2',
+        '--warmup',
+        '0',
+      ]);
+      const [row] = tableRows(stdout, 'conns', 'writes/s');
+      assert.equal(row!['conns'], '2');
+      assert.ok(figure(row!['writes/s']) > 0, `writes/s is ${row!['writes/s']}`);
+      assert.equal(row!['errors'], '0');
+      assert.ok(figure(row!['bare Fastify req/s']) > 0);
+      assert.match(row!['writes/s ÷ raw commits/s'] ?? '', /^\d+ %/);
+      assert.match(stdout, /Raw SQLite single-row commits .*: [\d,]+ commits\/s/);
+      assert.match(stdout, /PUTs answered 2xx, \d+ updateTracker traces rated normal → EQUAL/);
+      assert.doesNotMatch(stdout, /ERRORS/);
+    },
+  );
+
+  test('ingest at a tiny size: non-zero traces/s and raw ratio, 0 errors', { timeout: 60_000 }, async () => {
+    const { stdout } = await runBenchmark(INGEST, [
+      '--duration',
+      '0.5',
+      '--repeat',
+      '1',
+      '--connections',
+      '2',
+      '--warmup',
+      '0',
+    ]);
+    const [row] = tableRows(stdout, 'conns', 'traces/s');
+    assert.equal(row!['conns'], '2');
+    assert.ok(figure(row!['traces/s']) > 0, `traces/s is ${row!['traces/s']}`);
+    assert.equal(row!['errors'], '0');
+    assert.ok(figure(row!['bare Fastify traces/s']) > 0);
+    assert.match(row!['traces/s ÷ raw no-index'] ?? '', /^\d+ %/);
+    assert.match(stdout, /NO index .*: [\d,]+ rows\/s/);
+    assert.doesNotMatch(stdout, /ERRORS/);
+  });
+
+  test(
+    'list-traces at a tiny size: every latency cell measured, raw figures, throughput without errors',
+    { timeout: 60_000 },
+    async () => {
+      const { stdout } = await runBenchmark(LIST_TRACES, [
+        '--traces',
+        '2000',
+        '--queries',
+        '3',
+        '--warmup-queries',
+        '1',
+        '--cold-queries',
+        '1',
+        '--duration',
+        '0.5',
+        '--repeat',
+        '1',
+        '--connections',
+        '2',
+      ]);
+      assert.match(stdout, /Load through SqliteStore.changeTrackers.*[\d,]+ rows\/s/);
+      const cells = tableRows(stdout, 'query', 'OpenCTS p99 ms');
+      assert.equal(cells.length, 28, '7 shapes × 2 windows × warm and cold');
+      for (const c of cells) {
+        assert.ok(figure(c['OpenCTS p50 ms']) > 0, `${c['query']} ${c['window']} ${c['cache']}: OpenCTS p50`);
+        assert.ok(figure(c['raw p50 ms']) > 0, `${c['query']} ${c['window']} ${c['cache']}: raw p50`);
+      }
+      const throughput = tableRows(stdout, 'limit', 'OpenCTS req/s');
+      assert.equal(throughput.length, 2);
+      for (const t of throughput) {
+        assert.ok(figure(t['OpenCTS req/s']) > 0, `limit ${t['limit']}: OpenCTS req/s`);
+        assert.ok(figure(t['bare Fastify req/s']) > 0, `limit ${t['limit']}: bare req/s`);
+        assert.equal(t['errors'], '0');
+      }
+      assert.doesNotMatch(stdout, /ERRORS/);
+    },
+  );
+
+  test(
+    'delivery-latency at a tiny size: every acknowledged trace reaches the bucket',
+    { timeout: 90_000 },
+    async () => {
+      const { stdout } = await runBenchmark(DELIVERY_LATENCY, [
+        '--duration',
+        '2',
+        '--repeat',
+        '1',
+        '--warmup',
+        '0',
+        '--rate',
+        '100',
+        '--drain',
+        '15',
+      ]);
+      const [row] = tableRows(stdout, 'store', 'p99 ms');
+      assert.equal(row!['store'], 'fs');
+      assert.ok(figure(row!['p50 ms']) > 0 && figure(row!['p99 ms']) >= figure(row!['p50 ms']));
+      assert.match(row!['p99 ÷ floor p99'] ?? '', /^\d+\.\d\d×/);
+      const [w] = tableRows(stdout, 'window', 'missing');
+      assert.ok(figure(w!['traces']) > 0);
+      assert.equal(w!['missing'], '0');
+      assert.doesNotMatch(stdout, /ERRORS/);
+    },
+  );
+
+  test('delivery-throughput at a tiny size: delivered and raw traces/s, ratio', { timeout: 90_000 }, async () => {
+    const { stdout } = await runBenchmark(DELIVERY_THROUGHPUT, ['--traces', '2000', '--repeat', '1']);
+    const [real, raw] = tableRows(stdout, 'path', 'traces/s');
+    assert.ok(figure(real!['traces/s']) > 0);
+    assert.ok(figure(raw!['traces/s']) > 0);
+    assert.match(real!['real ÷ raw'] ?? '', /^\d+\.\d\d×/);
+    assert.match(stdout, /OpenCTS delivery throughput: 2,000 traces/);
+    assert.doesNotMatch(stdout, /ERRORS/);
+  });
+
+  test('verify-speed at a tiny size: clean chain, MB/s printed, CLI exits 0', { timeout: 90_000 }, async () => {
+    const { stdout } = await runBenchmark(VERIFY_SPEED, [
+      '--periods',
+      '5',
+      '--files-per-period',
+      '2',
+      '--traces-per-file',
+      '20',
+      '--repeat',
+      '1',
+    ]);
+    const rows = tableRows(stdout, 'path', 'MB/s').slice(0, 3);
+    for (const r of rows) assert.ok(figure(r['MB/s']) > 0, `${r['path']}: ${r['MB/s']}`);
+    assert.match(rows[1]!['verify ÷ raw'] ?? '', /^\d+ %/);
+    assert.match(stdout, /verifyTrail found 0 problems; 5\/5 digests and 10\/10 files valid/);
+    assert.match(stdout, /opencts verify \(child process, once\): .* exit 0/);
+  });
+
+  test('signature-verify at a tiny size: verifications/s beside raw HMAC', { timeout: 30_000 }, async () => {
+    const { stdout } = await runBenchmark(SIGNATURE_VERIFY, ['--duration', '0.2', '--repeat', '1']);
+    assert.match(stdout, /verifySignature, incl\. parsing Authorization \(the server path\) \| [\d,]+/);
+    assert.match(stdout, /ratio: verification ÷ raw HMAC\s+\| \d+\.\d\d×/);
+  });
 });

@@ -26,6 +26,8 @@ export class GroupCommit {
     private readonly db: Database.Database,
     /** Called when a batch's transaction fails as a whole (its writes are all rolled back). */
     private readonly onAbort: () => void = () => undefined,
+    /** Called when a batch's transaction has committed, before any caller is answered. */
+    private readonly onCommit: () => void = () => undefined,
   ) {
     // Prepared once: db.exec() would parse these for every batch and savepoint.
     this.sql = {
@@ -68,6 +70,7 @@ export class GroupCommit {
   private commit(batch: PendingWrite[]): void {
     try {
       const outcomes = this.runInOneTransaction(batch);
+      this.onCommit();
       batch.forEach((w, i) => {
         const outcome = outcomes[i]!;
         if (outcome.ok) w.resolve(outcome.value);

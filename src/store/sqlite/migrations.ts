@@ -144,6 +144,11 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 5,
+    name: 'the file layout a pending delivery batch was planned with',
+    sql: `ALTER TABLE delivery_state ADD COLUMN pending_layout TEXT;`,
+  },
 ];
 
 export function migrate(db: Database.Database, migrations: readonly Migration[] = SQLITE_MIGRATIONS): number[] {
