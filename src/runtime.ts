@@ -74,7 +74,10 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     trackers: new TrackerService({ store, buckets: objects, region: config.region, audit }),
     traces: new TraceService({ store, retentionMs: config.retentionDays * DAY_MS }),
     tokens: new TokenService(store, secrets),
-    close: () => store.close(),
+    close: async () => {
+      objects.close?.();
+      await store.close();
+    },
   };
 }
 

@@ -54,4 +54,6 @@ export interface ObjectStore extends BucketAdmin {
   deleteObject(bucket: string, key: string): Promise<void>;
   /** Deletes objects older than the bucket's lifecycle rule, where the store does not do it itself. */
   applyLifecycle(bucket: string, now: number): Promise<number>;
+  /** Releases connections (keep-alive sockets would hold the process open). */
+  close?(): void;
 }

@@ -18,17 +18,18 @@ const S3_ENV = {
 
 test('trace files and digests land in S3 at the CTS layout and verify from s3://', async () => {
   const s3 = await startS3rver();
-  const svc = await startTestService({
-    config: {
-      objectStore: 's3://',
-      s3Endpoint: s3.endpoint,
-      s3AccessKeyId: S3RVER_CREDENTIALS.accessKeyId,
-      s3SecretAccessKey: S3RVER_CREDENTIALS.secretAccessKey,
-      flushIntervalMs: 1000,
-      digestIntervalMs: 60_000,
-    },
-  });
+  let svc: Awaited<ReturnType<typeof startTestService>> | undefined;
   try {
+    svc = await startTestService({
+      config: {
+        objectStore: 's3://',
+        s3Endpoint: s3.endpoint,
+        s3AccessKeyId: S3RVER_CREDENTIALS.accessKeyId,
+        s3SecretAccessKey: S3RVER_CREDENTIALS.secretAccessKey,
+        flushIntervalMs: 1000,
+        digestIntervalMs: 60_000,
+      },
+    });
     const admin = svc.credential;
     const created = await signedFetch(svc.url, admin, {
       path: `/v3/${admin.project_id}/tracker`,
@@ -141,7 +142,8 @@ test('trace files and digests land in S3 at the CTS layout and verify from s3://
     assert.equal(tampered.code, 1);
     assert.match(tampered.stdout, /file-modified/);
   } finally {
-    await svc.close();
+    // The s3rver child must go even when the service never started, or the test never ends.
+    await svc?.close();
     await s3.stop();
   }
 });

@@ -132,6 +132,10 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /** Closes the kept-alive connections. */
+  close(): void {
+    this.destroy();
+  }
+
   destroy(): void {
     this.client.destroy();
   }

@@ -28,8 +28,10 @@ export function s3Options(
   region: string,
   env: NodeJS.ProcessEnv = process.env,
 ): S3ObjectStoreOptions {
-  const url = new URL(settings.objectStore.replace(/^s3:/, 'http:'));
-  const fromUrl = url.host ? `${url.searchParams.get('tls') === 'true' ? 'https' : 'http'}://${url.host}` : undefined;
+  // `s3://` alone names no host: parse it as a placeholder host that is then ignored.
+  const bare = settings.objectStore === 's3://' || settings.objectStore.startsWith('s3://?');
+  const url = new URL(settings.objectStore.replace(/^s3:\/\//, bare ? 'http://no-host' : 'http://'));
+  const fromUrl = bare ? undefined : `${url.searchParams.get('tls') === 'true' ? 'https' : 'http'}://${url.host}`;
   const endpoint = settings.s3Endpoint ?? fromUrl;
   const accessKeyId = settings.s3AccessKeyId ?? env['AWS_ACCESS_KEY_ID'];
   const secretAccessKey = settings.s3SecretAccessKey ?? env['AWS_SECRET_ACCESS_KEY'];
