@@ -60,7 +60,7 @@ import {
   tracesTableWithoutIndexes,
   type TraceRow,
 } from './support/raw-sqlite.js';
-import { formatNumber, formatSummary, markdownTable, summarize, type Summary } from './support/stats.js';
+import { formatNumber, formatSummary, markdownTable, summarize, type Summary, errorSection } from './support/stats.js';
 import { buildUniverse, generateIngested, mulberry32 } from './support/trace-generator.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -345,25 +345,7 @@ export function render(report: Report): string {
   lines.push(
     `The server's database held ${formatNumber(report.storedTraces, 0)} traces (${formatNumber(report.databaseBytes / 1e6, 0)} MB) at the end; it grows through the run, the raw files start empty each round.`,
   );
-  const failures = new Map<string, number>();
-  for (const c of report.cells) {
-    for (const [who, runs] of [
-      ['OpenCTS', c.opencts],
-      ['bare Fastify', c.bareFastify],
-    ] as const) {
-      for (const r of runs) {
-        for (const [k, n] of Object.entries(r.errorSamples)) {
-          const key = `${who}, ${c.connections} conns: ${k}`;
-          failures.set(key, (failures.get(key) ?? 0) + n);
-        }
-      }
-    }
-  }
-  if (failures.size > 0) {
-    lines.push('');
-    lines.push(`ERRORS (${report.errors}):`);
-    for (const [k, n] of failures) lines.push(`  ${n} × ${k}`);
-  }
+  lines.push(...errorSection(report.cells, report.errors));
   return lines.join('\n');
 }
 

@@ -61,7 +61,7 @@ import {
   traceRow,
   UPSERT_TRACKER_SQL,
 } from './support/raw-sqlite.js';
-import { formatNumber, formatSummary, markdownTable, summarize, type Summary } from './support/stats.js';
+import { formatNumber, formatSummary, markdownTable, summarize, type Summary, errorSection } from './support/stats.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options
@@ -375,25 +375,7 @@ export function render(report: Report): string {
       `${v.updateTraces} updateTracker traces rated normal → ${v.ok ? 'EQUAL' : 'MISMATCH'}; ` +
       `${v.answeredOther} non-2xx answers, ${v.updateFailureTraces} updateTracker failure traces.`,
   );
-  const failures = new Map<string, number>();
-  for (const c of report.cells) {
-    for (const [who, runs] of [
-      ['OpenCTS', c.opencts],
-      ['bare Fastify', c.bareFastify],
-    ] as const) {
-      for (const r of runs) {
-        for (const [k, n] of Object.entries(r.errorSamples)) {
-          const key = `${who}, ${c.connections} conns: ${k}`;
-          failures.set(key, (failures.get(key) ?? 0) + n);
-        }
-      }
-    }
-  }
-  if (failures.size > 0) {
-    lines.push('');
-    lines.push(`ERRORS (${report.errors}):`);
-    for (const [k, n] of failures) lines.push(`  ${n} × ${k}`);
-  }
+  lines.push(...errorSection(report.cells, report.errors));
   return lines.join('\n');
 }
 

@@ -41,6 +41,7 @@ import {
   percentilesInPlace,
   summarize,
   type Summary,
+  errorSection,
 } from './support/stats.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -624,25 +625,7 @@ function render(report: Report, options: Options): string {
       'from the same load generator, so its req/s is the ceiling of this client + HTTP on this machine. ' +
       'The load generator and the servers share the machine’s cores.',
   );
-  const failures = new Map<string, number>();
-  for (const c of report.cells) {
-    for (const [who, runs] of [
-      ['OpenCTS', c.opencts],
-      ['bare Fastify', c.bareFastify],
-    ] as const) {
-      for (const r of runs) {
-        for (const [k, n] of Object.entries(r.errorSamples)) {
-          const key = `${who}, ${c.connections} conns: ${k}`;
-          failures.set(key, (failures.get(key) ?? 0) + n);
-        }
-      }
-    }
-  }
-  if (failures.size > 0) {
-    lines.push('');
-    lines.push(`ERRORS (${report.errors}):`);
-    for (const [k, n] of failures) lines.push(`  ${n} × ${k}`);
-  }
+  lines.push(...errorSection(report.cells, report.errors));
   return lines.join('\n');
 }
 

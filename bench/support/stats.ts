@@ -96,3 +96,30 @@ export function parseMarkdownTable(text: string): string[][] {
         .map((c) => c.trim()),
     );
 }
+
+/** A measured cell whose runs against OpenCTS and against bare Fastify may have failed requests. */
+export interface CellWithErrorSamples {
+  readonly connections: number;
+  readonly opencts: ReadonlyArray<{ readonly errorSamples: Readonly<Record<string, number>> }>;
+  readonly bareFastify: ReadonlyArray<{ readonly errorSamples: Readonly<Record<string, number>> }>;
+}
+
+/** The `ERRORS (n):` section a benchmark prints after its tables; no lines when nothing failed. */
+export function errorSection(cells: readonly CellWithErrorSamples[], totalErrors: number): string[] {
+  const failures = new Map<string, number>();
+  for (const c of cells) {
+    for (const [who, runs] of [
+      ['OpenCTS', c.opencts],
+      ['bare Fastify', c.bareFastify],
+    ] as const) {
+      for (const r of runs) {
+        for (const [k, n] of Object.entries(r.errorSamples)) {
+          const key = `${who}, ${c.connections} conns: ${k}`;
+          failures.set(key, (failures.get(key) ?? 0) + n);
+        }
+      }
+    }
+  }
+  if (failures.size === 0) return [];
+  return ['', `ERRORS (${totalErrors}):`, ...[...failures].map(([k, n]) => `  ${n} × ${k}`)];
+}
