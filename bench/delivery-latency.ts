@@ -712,7 +712,8 @@ export async function runBenchmark(options: Options): Promise<Report> {
     // ---- the floor, in this run
     const flush = flushMs(options.flushInterval);
     const cycles = cyclesOf(watcher.files);
-    const measured = cycles.slice(1, -1).slice(0, 30); // whole cycles: not the first or the last
+    // Whole cycles only (not the first or the last, which the window cuts), unless a short run saw too few.
+    const measured = (cycles.length > 2 ? cycles.slice(1, -1) : cycles).slice(0, 30);
     const rawDir = path.join(root, 'raw');
     await mkdir(rawDir, { recursive: true });
     const raw = measured.map((cycle, i) => rawCycleMs(rawDir, cycle, i));
