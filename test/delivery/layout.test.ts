@@ -214,9 +214,12 @@ describe('delivered bucket layout (spec §5.1) with a fake clock', () => {
     const crashing = new Proxy(real, {
       get(target, prop, receiver) {
         if (prop === 'putObject') {
+          // Writes run several at a time: only the first one reaches the bucket, as if the
+          // process died while the others were still in flight.
           return async (input: PutObjectInput) => {
-            await target.putObject(input);
+            if (firstWrites.length > 0) throw new Error('simulated crash: the process is gone');
             firstWrites.push(input);
+            await target.putObject(input);
             throw new Error('simulated crash after the first object');
           };
         }

@@ -70,10 +70,11 @@ const BATCH = 50;
 const PAUSE_MS = 20;
 /**
  * Services the traces are reported by: with is_sort_by_service (the default) a batch is one object
- * per service, written one after the other, so the window between a batch's first object and its
- * cursor move is long enough to be hit on a quiet machine too.
+ * per service. The worker writes up to 8 objects at once, so 40 services make a batch take several
+ * rounds of writes: the window between a batch's first object and its cursor move stays long
+ * enough to be hit on a quiet machine too.
  */
-const SERVICES = ['DNS', 'ECS', 'ELB', 'EVS', 'IAM', 'OBS', 'RDS', 'VPC'] as const;
+const SERVICES = Array.from({ length: 40 }, (_, i) => `SVC${String.fromCharCode(65 + (i % 26))}${Math.floor(i / 26)}`);
 /**
  * The kill comes this long after the start printed where it listens (flushes run every second):
  * at a random moment in the window (even runs), or (odd runs) as soon as in the window a trace
