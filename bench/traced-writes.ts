@@ -75,6 +75,8 @@ export interface Options {
   readonly connections: number[];
   readonly warmup: number;
   readonly target: TargetKind;
+  /** The server's `--durability` and the raw loop's `synchronous` (normal = NORMAL, full = FULL). */
+  readonly durability: 'normal' | 'full';
   readonly json: boolean;
   readonly serverCpuProf: string | undefined;
 }
@@ -85,6 +87,7 @@ const USAGE = `usage: node dist/bench/traced-writes.js [options]
   --connections <list>    concurrent connections, comma-separated (default 1,10,50)
   --warmup <s>            unmeasured warm-up of each server before the first cell (default 2; 0 = none)
   --target data|system    toggle one data tracker per connection (default) or the system tracker
+  --durability normal|full  serve --durability and the raw loop's synchronous setting (default normal)
   --json                  print the results as JSON instead of tables
   --server-cpu-prof <dir> write a V8 CPU profile of the OpenCTS server into <dir> (node --cpu-prof)`;
 
@@ -97,6 +100,7 @@ export function parseOptions(argv: readonly string[]): Options {
       connections: { type: 'string', default: '1,10,50' },
       warmup: { type: 'string', default: '2' },
       target: { type: 'string', default: 'data' },
+      durability: { type: 'string', default: 'normal' },
       json: { type: 'boolean', default: false },
       'server-cpu-prof': { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -108,12 +112,14 @@ export function parseOptions(argv: readonly string[]): Options {
     process.exit(0);
   }
   if (values.target !== 'data' && values.target !== 'system') throw new Error('--target: data or system');
+  if (values.durability !== 'normal' && values.durability !== 'full') throw new Error('--durability: normal or full');
   return {
     duration: positive('duration', values.duration),
     repeat: positiveInteger('repeat', values.repeat),
     connections: integerList('connections', values.connections),
     warmup: positive('warmup', values.warmup, true),
     target: values.target,
+    durability: values.durability,
     json: values.json,
     serverCpuProf: values['server-cpu-prof'],
   };
@@ -154,9 +160,16 @@ export interface RawRun {
   readonly traceIndexes: number;
 }
 
-function rawSqlite(dir: string, round: number, seconds: number, credentials: Credentials, tracker: Tracker): RawRun {
+function rawSqlite(
+  dir: string,
+  round: number,
+  options: Pick<Options, 'duration' | 'durability'>,
+  credentials: Credentials,
+  tracker: Tracker,
+): RawRun {
+  const seconds = options.duration;
   const measure = (file: string, pairsInOneTxn: boolean) => {
-    const db = openStoreSchema(path.join(dir, file));
+    const db = openStoreSchema(path.join(dir, file), options.durability);
     try {
       db.prepare(INSERT_PROJECT_SQL).run(credentials.projectId, credentials.domainId, 'bench', Date.now());
       const upsert = db.prepare(UPSERT_TRACKER_SQL);
@@ -294,7 +307,7 @@ export function render(report: Report): string {
   const rawPairs = summarize(report.raw.map((r) => r.pairTxnPerSec));
   const lines: string[] = [];
   lines.push(
-    `OpenCTS traced writes: signed PUT /v3/{project}/tracker toggling is_lts_enabled of ${o.target === 'data' ? `one data tracker per connection (the project holds the system tracker and ${Math.max(...o.connections)} data trackers throughout)` : 'the system tracker (all connections)'}; each 200 = tracker row + updateTracker trace committed`,
+    `OpenCTS traced writes: signed PUT /v3/{project}/tracker toggling is_lts_enabled of ${o.target === 'data' ? `one data tracker per connection (the project holds the system tracker and ${Math.max(...o.connections)} data trackers throughout)` : 'the system tracker (all connections)'}; each 200 = tracker row + updateTracker trace committed; serve --durability ${o.durability}`,
   );
   lines.push(
     `${o.duration} s per measurement, ${o.repeat} repetition(s), warm-up ${o.warmup} s; figures are median (min–max) over repetitions. Closed-loop node:http client, 1 request in flight per connection.`,
@@ -304,7 +317,7 @@ export function render(report: Report): string {
     `Load average (1/5/15 min): ${env['loadAverageStart']} at the start, ${env['loadAverageEnd']} at the end.`,
   );
   lines.push(
-    `Raw SQLite single-row commits (autocommit tracker UPSERT, then autocommit INSERT of a ${report.raw[0]?.traceBytes ?? '?'} B updateTracker trace; store schema with its ${report.raw[0]?.traceIndexes ?? '?'} trace indexes, WAL, synchronous=NORMAL, 8 KB pages): ${formatSummary(rawCommits, 0)} commits/s`,
+    `Raw SQLite single-row commits (autocommit tracker UPSERT, then autocommit INSERT of a ${report.raw[0]?.traceBytes ?? '?'} B updateTracker trace; store schema with its ${report.raw[0]?.traceIndexes ?? '?'} trace indexes, WAL, synchronous=${report.options.durability === 'full' ? 'FULL' : 'NORMAL'}, 8 KB pages): ${formatSummary(rawCommits, 0)} commits/s`,
   );
   lines.push(
     `Raw SQLite, tracker UPSERT + trace INSERT in one transaction per pair (for information): ${formatSummary(rawPairs, 0)} pairs/s`,
@@ -390,7 +403,11 @@ export async function runBenchmark(options: Options): Promise<Report> {
   try {
     progress(`traced-writes: temp dir ${root}, load average ${loadAverageStart}`);
     const credentials = await createCredentials(dataDir);
-    const opencts = await startOpenCts({ dataDir, cpuProfDir: options.serverCpuProf });
+    const opencts = await startOpenCts({
+      dataDir,
+      cpuProfDir: options.serverCpuProf,
+      durability: options.durability,
+    });
     servers.push(opencts);
     const bare = await startBareFastify();
     servers.push(bare);
@@ -461,7 +478,7 @@ export async function runBenchmark(options: Options): Promise<Report> {
         cell.bareFastify.push(b);
         cell.round.push(round);
       }
-      const r = rawSqlite(rawDir, round, options.duration, credentials, sample);
+      const r = rawSqlite(rawDir, round, options, credentials, sample);
       raw.push(r);
       progress(
         `${tag} raw SQLite: ${formatNumber(r.commitsPerSec, 0)} single-row commits/s, ${formatNumber(r.pairTxnPerSec, 0)} pair transactions/s`,
@@ -510,6 +527,7 @@ export async function runBenchmark(options: Options): Promise<Report> {
         connections: options.connections,
         warmup: options.warmup,
         target: options.target,
+        durability: options.durability,
       },
       environment: { ...environment(), loadAverageStart, loadAverageEnd: loadAverage() },
       raw,

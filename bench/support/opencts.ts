@@ -71,6 +71,8 @@ export interface ServerOptions {
   readonly cpuProfDir?: string | undefined;
   readonly logLevel?: string;
   readonly readyTimeoutMs?: number;
+  /** `serve --durability` (the server's default when absent). */
+  readonly durability?: 'normal' | 'full';
 }
 
 export function startOpenCts(options: ServerOptions): Promise<ChildServer> {
@@ -88,6 +90,7 @@ export function startOpenCts(options: ServerOptions): Promise<ChildServer> {
       '{port}',
       '--log-level',
       options.logLevel ?? 'warn',
+      ...(options.durability ? ['--durability', options.durability] : []),
     ],
     host: HOST,
     readyTimeoutMs: options.readyTimeoutMs ?? 120_000,

@@ -9,12 +9,12 @@ import { toWireTrace } from '../../src/core/trace/wire.js';
 import { migrate, SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 
 /** Opens (creating) a file with SqliteStore.open's pragmas and runs the store's migrations. */
-export function openStoreSchema(file: string): Database.Database {
+export function openStoreSchema(file: string, durability: 'normal' | 'full' = 'normal'): Database.Database {
   const db = new Database(file);
   try {
     db.pragma('page_size = 8192');
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     migrate(db);
