@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import type { Trace } from '../../src/core/trace/trace.js';
 import { toWireTrace } from '../../src/core/trace/wire.js';
 import { migrate, SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
+import { THROUGHPUT_PRAGMAS } from '../../src/store/sqlite/sqlite-store.js';
 
 /** Opens (creating) a file with SqliteStore.open's pragmas and runs the store's migrations. */
 export function openStoreSchema(file: string, durability: 'normal' | 'full' = 'normal'): Database.Database {
@@ -17,6 +18,7 @@ export function openStoreSchema(file: string, durability: 'normal' | 'full' = 'n
     db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    for (const pragma of THROUGHPUT_PRAGMAS) db.pragma(pragma);
     migrate(db);
     return db;
   } catch (err) {

@@ -58,6 +58,15 @@ export interface SqliteStoreOptions {
 
 const OPENED_SECRETS_MAX = 10_000;
 
+/**
+ * Each commit writes every page it dirtied to the WAL, and each checkpoint copies them back: with
+ * the trace indexes a batch touches one page per index entry. Checkpointing every 10,000 pages
+ * (80 MB of WAL) instead of SQLite's 1,000 lets later commits re-dirty pages that are still in
+ * the WAL, so each is copied back once (measured +25-50 % batch inserts); a 64 MB page cache
+ * keeps the indexes' hot pages and the covering-index scans of ListTraces in memory.
+ */
+export const THROUGHPUT_PRAGMAS = ['wal_autocheckpoint = 10000', 'cache_size = -65536'] as const;
+
 /** 8 KB pages hold whole trace rows and measured 20–35 % faster than 4 KB here (DESIGN.md). */
 const PAGE_SIZE = 8192;
 
@@ -202,6 +211,7 @@ export class SqliteStore implements Store {
       db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
       db.pragma('foreign_keys = ON');
       db.pragma('busy_timeout = 5000');
+      for (const pragma of THROUGHPUT_PRAGMAS) db.pragma(pragma);
       migrate(db);
       // Fresh statistics keep the planner on the right index for filtered queries (DESIGN.md).
       db.pragma('optimize = 0x10002');
