@@ -18,7 +18,8 @@
  *    information, the same pair in one explicit transaction per pair;
  *  - a bare Fastify 5 server answering the same signed PUTs from the same client.
  *
- * Goal: writes/s ≥ 100 % of raw single-row commits/s (group commit must beat one commit per row).
+ * Goal: writes/s ≥ 100 % of the raw writes/s with one commit per row, i.e. raw single-row commits/s ÷ 2
+ * (a write is two rows; group commit must beat one commit per row).
  *
  * Usage: node dist/bench/traced-writes.js [--duration 10] [--repeat 3] [--connections 1,10,50]
  *        [--warmup 2] [--target data|system] [--json] [--server-cpu-prof DIR]
@@ -290,7 +291,8 @@ function summarizeCell(cell: Cell, raw: readonly RawRun[]): Record<string, Summa
     bareServerCpuPercent: summarize(b.map((r) => r.serverCpuPercent)),
     // Ratios pair the runs of one round, then take the median.
     vsBare: summarize(o.map((r, i) => r.okPerSec / b[i]!.okPerSec)),
-    vsRawCommits: summarize(o.map((r, i) => r.okPerSec / raw[cell.round[i]!]!.commitsPerSec)),
+    // A write is two rows (the tracker and its trace): one commit per row gives commits/2 writes/s.
+    vsRawCommits: summarize(o.map((r, i) => r.okPerSec / (raw[cell.round[i]!]!.commitsPerSec / 2))),
     vsRawPairs: summarize(o.map((r, i) => r.okPerSec / raw[cell.round[i]!]!.pairTxnPerSec)),
   };
 }
@@ -317,7 +319,7 @@ export function render(report: Report): string {
     `Load average (1/5/15 min): ${env['loadAverageStart']} at the start, ${env['loadAverageEnd']} at the end.`,
   );
   lines.push(
-    `Raw SQLite single-row commits (autocommit tracker UPSERT, then autocommit INSERT of a ${report.raw[0]?.traceBytes ?? '?'} B updateTracker trace; store schema with its ${report.raw[0]?.traceIndexes ?? '?'} trace indexes, WAL, synchronous=${report.options.durability === 'full' ? 'FULL' : 'NORMAL'}, 8 KB pages): ${formatSummary(rawCommits, 0)} commits/s`,
+    `Raw SQLite single-row commits (autocommit tracker UPSERT, then autocommit INSERT of a ${report.raw[0]?.traceBytes ?? '?'} B updateTracker trace; store schema with its ${report.raw[0]?.traceIndexes ?? '?'} trace indexes, WAL, synchronous=${report.options.durability === 'full' ? 'FULL' : 'NORMAL'}, 8 KB pages): ${formatSummary(rawCommits, 0)} commits/s = ${formatNumber(rawCommits.median / 2, 0)} writes/s`,
   );
   lines.push(
     `Raw SQLite, tracker UPSERT + trace INSERT in one transaction per pair (for information): ${formatSummary(rawPairs, 0)} pairs/s`,
@@ -333,7 +335,7 @@ export function render(report: Report): string {
         'errors',
         'bare Fastify req/s',
         'writes ÷ bare',
-        'writes/s ÷ raw commits/s',
+        'writes/s ÷ raw writes/s (1 commit per row)',
         `goal ≥ ${percent(GOAL)}`,
         'writes ÷ raw pair-txn/s',
       ],
