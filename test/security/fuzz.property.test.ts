@@ -360,8 +360,25 @@ describe('fuzzing every operation (property)', () => {
       ['POST', 'PUT', 'DELETE'].includes(op.method) &&
       call.method === op.method &&
       call.op !== INGEST &&
-      call.pathParams['project_id'] === projectId
+      call.pathParams['project_id'] === projectId &&
+      Object.values(call.pathParams).every(routable)
     );
+  }
+
+  /**
+   * Whether a path parameter lets the request reach its route. An empty one or one with a raw
+   * `/?#` makes another path; one longer than the router's maxParamLength (200, server.ts) or not
+   * valid percent-encoding (`/v1.0/{p}/tracker/%zz`) is refused before routing (errors.ts
+   * sendFrameworkError). No route, hence no trace.
+   */
+  function routable(segment: string): boolean {
+    if (segment === '' || segment.length > 200 || /[/?#]/.test(segment)) return false;
+    try {
+      decodeURIComponent(segment);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async function recentAuditTrace(requestId: string): Promise<boolean> {
