@@ -475,6 +475,13 @@ describe('huaweicloud provider (golangsdk requests, chnsz OK codes)', () => {
       assert.ok(users.some((u) => u['name'] === svc.credential.user));
     });
 
+    test('huaweicloud_cts_resource_tags: GET /v3/{project_id}/cts-tracker/{id}/tags', NEEDS_TAGS, async () => {
+      const tracker = await findSystemTracker();
+      assert.ok(tracker);
+      const res = await tf.expectOk({ method: 'GET', path: `/v3/${pid}/cts-tracker/${String(tracker['id'])}/tags` });
+      assert.ok(Array.isArray(pathSearch(res.json, 'tags')));
+    });
+
     test('huaweicloud_cts_tags: GET /v3/{project_id}/cts-tracker/tags', NEEDS_TAGS, async () => {
       const res = await tf.expectOk({ method: 'GET', path: `/v3/${pid}/cts-tracker/tags` });
       assert.ok(Array.isArray(pathSearch(res.json, 'tags')));
