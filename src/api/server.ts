@@ -14,6 +14,7 @@ import type { TrackerService } from '../service/tracker-service.js';
 import { registerTraceRoutes } from './routes/traces.js';
 import { registerDigestKeyRoutes } from './routes/digest-keys.js';
 import { registerCheckBucketRoutes } from './routes/checkbucket.js';
+import { registerLegacyRoutes } from './routes/legacy.js';
 import type { ObjectStore } from '../delivery/object-store.js';
 import type { SigningKeys } from '../delivery/signing-keys.js';
 import { registerAudit } from './audit.js';
@@ -139,5 +140,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerTraceRoutes(app, deps.traces);
   registerDigestKeyRoutes(app, deps.keys);
   registerCheckBucketRoutes(app, { objects: deps.objects, region: deps.region });
+  registerLegacyRoutes(app, { trackers: deps.trackers, traces: deps.traces });
   return app;
 }

@@ -1,10 +1,10 @@
 /**
- * The role matrix: every API endpoint under /v3 (enumerated from GET /openapi.json, so a new endpoint
+ * The role matrix: every API endpoint under /v3, /v1.0 and /v2.0 (enumerated from GET /openapi.json, so a new endpoint
  * fails here until it has an expectation) × every role, allowed or 403 CTS.0013; and every refusal of
  * an authenticated caller leaves a `warning` trace naming the operation and the caller.
  *
- * read = GET operations and POST /checkbucket: admin + readonly; write = tracker create/update/delete:
- * admin only; ingest = POST /traces: service only.
+ * read = GET operations and POST /checkbucket: admin + readonly; write = tracker create/update/delete
+ * (v3 and v1.0): admin only; ingest = POST /traces: service only.
  */
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
@@ -96,6 +96,61 @@ const MATRIX: Readonly<Record<string, Expectation>> = {
       query: { trace_type: 'system', limit: 10 },
     }),
   },
+  // Legacy v1.0/v2.0 (spec §1.11). The system tracker must stay for refusals to be traced, so the
+  // admin's v1.0 create and delete are ones the tracker rules refuse (one system tracker; v1.0 knows
+  // no other name): a 400 after authorisation, where a refused role gets 403.
+  'POST /v1.0/{project_id}/tracker': {
+    operation: 'createTracker',
+    admin: 'allowed',
+    readonly: '403',
+    service: '403',
+    status: 400,
+    call: ({ projectId: pid }) => ({ method: 'POST', path: `/v1.0/${pid}/tracker`, body: { bucket_name: '' } }),
+  },
+  'PUT /v1.0/{project_id}/tracker/{tracker_name}': {
+    operation: 'updateTracker',
+    admin: 'allowed',
+    readonly: '403',
+    service: '403',
+    status: 200,
+    call: ({ projectId: pid }) => ({ method: 'PUT', path: `/v1.0/${pid}/tracker/system`, body: { status: 'enabled' } }),
+  },
+  'GET /v1.0/{project_id}/tracker': {
+    operation: 'listTrackers',
+    admin: 'allowed',
+    readonly: 'allowed',
+    service: '403',
+    status: 200,
+    call: ({ projectId: pid }) => ({ method: 'GET', path: `/v1.0/${pid}/tracker`, query: { tracker_name: 'system' } }),
+  },
+  'DELETE /v1.0/{project_id}/tracker': {
+    operation: 'deleteTracker',
+    admin: 'allowed',
+    readonly: '403',
+    service: '403',
+    status: 400,
+    call: ({ projectId: pid }) => ({
+      method: 'DELETE',
+      path: `/v1.0/${pid}/tracker`,
+      query: { tracker_name: 'data1' },
+    }),
+  },
+  'GET /v1.0/{project_id}/{tracker_name}/trace': {
+    operation: 'listTraces',
+    admin: 'allowed',
+    readonly: 'allowed',
+    service: '403',
+    status: 200,
+    call: ({ projectId: pid }) => ({ method: 'GET', path: `/v1.0/${pid}/system/trace`, query: { limit: 10 } }),
+  },
+  'GET /v2.0/{project_id}/{tracker_name}/trace': {
+    operation: 'listTraces',
+    admin: 'allowed',
+    readonly: 'allowed',
+    service: '403',
+    status: 200,
+    call: ({ projectId: pid }) => ({ method: 'GET', path: `/v2.0/${pid}/system/trace`, query: { limit: 10 } }),
+  },
   // A POST, but src/api/routes/checkbucket.ts declares it `read` (CheckObsBuckets only probes buckets).
   'POST /v3/{domain_id}/checkbucket': {
     operation: 'checkObsBuckets',
@@ -173,7 +228,7 @@ describe('role matrix', () => {
     assert.equal(res.status, 200);
     const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
     registered = Object.entries(doc.paths)
-      .filter(([p]) => p.startsWith('/v3/'))
+      .filter(([p]) => /^\/v(3|1\.0|2\.0)\//.test(p))
       .flatMap(([p, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${p}`));
   });
   after(() => svc.close());
@@ -234,10 +289,13 @@ describe('role matrix', () => {
       refusals.some((r) => r.endpoint.includes('/tracker')),
       'a refused write was exercised',
     );
-    const distinct = new Map(refusals.map((r) => [`${r.endpoint} ${r.role}`, r]));
-    for (const { endpoint, role } of distinct.values()) {
-      const { operation } = MATRIX[endpoint]!;
-      const times = refusals.filter((r) => r.endpoint === endpoint && r.role === role).length;
+    // Endpoints of different API versions share an operation (v3 and v1.0 createTracker): count per operation.
+    const operationOf = (r: { endpoint: string }) => MATRIX[r.endpoint]!.operation;
+    const distinct = new Map(refusals.map((r) => [`${operationOf(r)} ${r.role}`, r]));
+    for (const refusal of distinct.values()) {
+      const { role } = refusal;
+      const operation = operationOf(refusal);
+      const times = refusals.filter((r) => operationOf(r) === operation && r.role === role).length;
       const found = refusedTraces.filter(
         (tr) =>
           tr.trace_name === operation &&

@@ -20,6 +20,13 @@ export interface RawCall {
   readonly rawQuery?: string;
   /** Header names are sent as given; every header here is signed. Host is added. */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Sent but not signed: golangsdk adds X-Project-Id, X-Domain-Id and X-Security-Token after
+   * signing (clients.md §4.4).
+   */
+  readonly unsignedHeaders?: Readonly<Record<string, string>>;
+  /** Whether Host is signed (default true); golangsdk keeps Host outside the headers it signs. */
+  readonly signHost?: boolean;
   readonly body?: string | Buffer;
   /** Signs the request with this key; unsigned when undefined. */
   readonly key?: RawSigningKey;
@@ -42,14 +49,16 @@ export function rawRequest(baseUrl: string, call: RawCall, agent?: http.Agent): 
   const rawQuery = call.rawQuery ?? '';
   const headers: Record<string, string> = { host: url.host, ...call.headers };
   if (call.key) {
+    const signed = call.signHost === false ? { ...call.headers } : headers;
     Object.assign(
       headers,
       signRequest(
-        { method: call.method, path: call.path, query: parseRawQuery(rawQuery), headers, body },
+        { method: call.method, path: call.path, query: parseRawQuery(rawQuery), headers: signed, body },
         { accessKeyId: call.key.access_key_id, secretAccessKey: call.key.secret_access_key },
       ),
     );
   }
+  Object.assign(headers, call.unsignedHeaders);
   if (body.length > 0) headers['content-length'] = String(body.length);
   return new Promise((resolve, reject) => {
     const req = http.request(

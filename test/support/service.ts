@@ -2,6 +2,7 @@
  * Starts a real OpenCTS (real store in a temp data dir, real socket on a free port) for a test,
  * and removes everything afterwards.
  */
+import { appendFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,6 +23,28 @@ export interface TestService {
   close(): Promise<void>;
 }
 
+/**
+ * When set, every request a test server answers is appended to this file as a JSON line
+ * `{"method","url","status"}`: test/conformance/operation-coverage.test.ts runs the conformance
+ * tests with it to learn which operations really reached a server, and with what answer.
+ */
+export const REQUEST_LOG_ENV = 'OPENCTS_TEST_REQUEST_LOG';
+
+export interface LoggedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly status: number;
+}
+
+function logRequests(service: RunningService, file: string): void {
+  service.app.server.on('request', (req, res) => {
+    res.once('finish', () => {
+      const entry: LoggedRequest = { method: req.method ?? '', url: req.url ?? '', status: res.statusCode };
+      appendFileSync(file, JSON.stringify(entry) + '\n');
+    });
+  });
+}
+
 export async function makeTempDir(prefix = 'opencts-test-'): Promise<string> {
   return mkdtemp(path.join(tmpdir(), prefix));
 }
@@ -40,6 +63,8 @@ export async function startTestService(
   const dataDir = options.dataDir ?? (await makeTempDir());
   const config = testConfig(dataDir, options.config);
   const service = await startService(config, pino({ level: 'silent' }));
+  const requestLog = process.env[REQUEST_LOG_ENV];
+  if (requestLog) logRequests(service, requestLog);
   const credential =
     options.credential ??
     (await service.runtime.identity.createCredential({

@@ -9,7 +9,12 @@ interface ApiVersion {
   updated: string;
 }
 
-export const API_VERSIONS: readonly ApiVersion[] = [{ id: 'v3', status: 'CURRENT', updated: '2023-06-01T00:00:00Z' }];
+/** v1.0 and v2.0 are CTS's "out-of-date" APIs, still served for clients that use them (spec §1.11). */
+export const API_VERSIONS: readonly ApiVersion[] = [
+  { id: 'v1.0', status: 'DEPRECATED', updated: '2018-01-01T00:00:00Z' },
+  { id: 'v2.0', status: 'DEPRECATED', updated: '2018-01-01T00:00:00Z' },
+  { id: 'v3', status: 'CURRENT', updated: '2023-06-01T00:00:00Z' },
+];
 
 const VersionSchema = Type.Object({
   id: Type.String(),
