@@ -9,7 +9,6 @@ import {
   planCreateTags,
   planDeleteTags,
   tagKeysWithValues,
-  TAG_RESOURCE_TYPE,
   type ResourceFilter,
   type Tag,
   type TagInput,
@@ -42,13 +41,6 @@ export interface TaggedResource {
 export interface TagPage {
   tags: Array<{ key: string; values: string[] }>;
   next_marker: string | null;
-}
-
-/** `resource_type` of every tag path must be the tracker type (spec §1.9). */
-export function checkResourceType(resourceType: string): void {
-  if (resourceType !== TAG_RESOURCE_TYPE) {
-    throw new CtsError('CTS.9400', `(resource_type must be ${TAG_RESOURCE_TYPE})`);
-  }
 }
 
 function trackerOf(trackers: readonly Tracker[], trackerId: string): Tracker {

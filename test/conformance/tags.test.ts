@@ -239,14 +239,15 @@ describe('tags on trackers with the SDK core as client', () => {
     );
   });
 
-  test('a resource type other than cts-tracker is 400; an unknown or foreign tracker id 404 CTS.0214', async () => {
+  test('a resource type other than cts-tracker is 404 CTS.9404; an unknown or foreign tracker id 404 CTS.0214', async () => {
+    // Only cts-tracker has tags: another resource type is an unknown path.
     await expectCtsError(
       cts.batchCreateResourceTags({ resource_type: 'ecs', resource_id: photosId, body: { tags: [] } }),
-      400,
-      'CTS.9400',
+      404,
+      'CTS.9404',
     );
-    await expectCtsError(cts.listTags({ resource_type: 'tracker' }), 400, 'CTS.9400');
-    await expectCtsError(cts.listFilterResources({ resource_type: 'cts', body: {} }), 400, 'CTS.9400');
+    await expectCtsError(cts.listTags({ resource_type: 'tracker' }), 404, 'CTS.9404');
+    await expectCtsError(cts.listFilterResources({ resource_type: 'cts', body: {} }), 404, 'CTS.9404');
     const unknown = '01900000-0000-7000-8000-000000000000';
     await expectCtsError(create(unknown, [{ key: 'k', value: 'v' }]), 404, 'CTS.0214');
     await expectCtsError(remove(unknown, [{ key: 'k' }]), 404, 'CTS.0214');

@@ -1,8 +1,13 @@
-/** Tag endpoints on trackers (spec §1.9, resource type `cts-tracker`): thin handlers over TagService. */
+/**
+ * Tag endpoints on trackers (spec §1.9): thin handlers over TagService. `{resource_type}` of the
+ * API reference only accepts `cts-tracker`, so the routes name it literally: another resource
+ * type is an unknown path (404 CTS.9404), and no parameter at that position can make a path of
+ * another route ambiguous.
+ */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ResourceFilter, TagInput } from '../../core/tag/tags.js';
-import { checkResourceType, TAG_OPERATIONS, type TagService } from '../../service/tag-service.js';
+import { TAG_RESOURCE_TYPE, type ResourceFilter, type TagInput } from '../../core/tag/tags.js';
+import { TAG_OPERATIONS, type TagService } from '../../service/tag-service.js';
 import { requestFacts } from '../audit.js';
 import { principalOf } from '../auth/authenticate.js';
 import {
@@ -16,31 +21,23 @@ import {
   ListTagsResponse,
   ResourceParams,
   ResourceTagsResponse,
-  ResourceTypeParams,
   SingleTagBody,
 } from '../schemas/tags.js';
-import { ErrorSchema } from '../schemas/tracker.js';
+import { ErrorSchema, ProjectParams } from '../schemas/tracker.js';
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema };
 const tags = ['tags'];
 const DEFAULT_FILTER_LIMIT = 1000;
-
-interface ResourcePath {
-  resource_type: string;
-  resource_id: string;
-}
+const BASE = `/v3/:project_id/${TAG_RESOURCE_TYPE}`;
 
 /** The caller and the tracker a per-resource tag call is about (404 CTS.0214 comes from the service). */
 function target(request: FastifyRequest): { caller: ReturnType<typeof principalOf>; trackerId: string } {
-  const caller = principalOf(request);
-  const params = request.params as ResourcePath;
-  checkResourceType(params.resource_type);
-  return { caller, trackerId: params.resource_id };
+  return { caller: principalOf(request), trackerId: (request.params as { resource_id: string }).resource_id };
 }
 
 export function registerTagRoutes(app: FastifyInstance, service: TagService): void {
   app.post(
-    '/v3/:project_id/:resource_type/:resource_id/tags/create',
+    `${BASE}/:resource_id/tags/create`,
     {
       config: { auth: 'project', operation: { ...TAG_OPERATIONS.batchCreate, access: 'write' } },
       schema: {
@@ -63,7 +60,7 @@ export function registerTagRoutes(app: FastifyInstance, service: TagService): vo
   );
 
   app.delete(
-    '/v3/:project_id/:resource_type/:resource_id/tags/delete',
+    `${BASE}/:resource_id/tags/delete`,
     {
       config: { auth: 'project', operation: { ...TAG_OPERATIONS.batchDelete, access: 'write' } },
       schema: {
@@ -84,7 +81,7 @@ export function registerTagRoutes(app: FastifyInstance, service: TagService): vo
   );
 
   app.post(
-    '/v3/:project_id/:resource_type/:resource_id/tags',
+    `${BASE}/:resource_id/tags`,
     {
       config: { auth: 'project', operation: { ...TAG_OPERATIONS.create, access: 'write' } },
       schema: {
@@ -104,7 +101,7 @@ export function registerTagRoutes(app: FastifyInstance, service: TagService): vo
   );
 
   app.get(
-    '/v3/:project_id/:resource_type/:resource_id/tags',
+    `${BASE}/:resource_id/tags`,
     {
       config: { auth: 'project', operation: { ...TAG_OPERATIONS.listOfResource, access: 'read' } },
       schema: {
@@ -121,21 +118,20 @@ export function registerTagRoutes(app: FastifyInstance, service: TagService): vo
   );
 
   app.get(
-    '/v3/:project_id/:resource_type/tags',
+    `${BASE}/tags`,
     {
       config: { auth: 'project', operation: { ...TAG_OPERATIONS.listOfType, access: 'read' } },
       schema: {
         summary: 'ListTags',
         description: "Every tag key of the project's trackers with its values, a page of keys at a time.",
         tags,
-        params: ResourceTypeParams,
+        params: ProjectParams,
         querystring: ListTagsQuery,
         response: { 200: ListTagsResponse, ...errors },
       },
     },
     async (request) => {
       const caller = principalOf(request);
-      checkResourceType((request.params as { resource_type: string }).resource_type);
       const query = request.query as { limit: number; marker?: string };
       const page = await service.listKeys(caller, query.limit, query.marker);
       return { tags: page.tags, page_info: { next_marker: page.next_marker, current_count: page.tags.length } };
@@ -143,7 +139,7 @@ export function registerTagRoutes(app: FastifyInstance, service: TagService): vo
   );
 
   app.post(
-    '/v3/:project_id/:resource_type/resource-instances/filter',
+    `${BASE}/resource-instances/filter`,
     {
       config: { auth: 'project', operation: { ...TAG_OPERATIONS.filter, access: 'read' } },
       schema: {
@@ -152,7 +148,7 @@ export function registerTagRoutes(app: FastifyInstance, service: TagService): vo
           'Trackers whose tags match: every key given (values: any of them), resource_name containing ' +
           'the match value, or no tag at all with without_any_tag. limit/offset in the query or the body.',
         tags,
-        params: ResourceTypeParams,
+        params: ProjectParams,
         querystring: FilterQuery,
         body: FilterBody,
         response: { 200: FilterResponse, ...errors },
@@ -160,7 +156,6 @@ export function registerTagRoutes(app: FastifyInstance, service: TagService): vo
     },
     async (request) => {
       const caller = principalOf(request);
-      checkResourceType((request.params as { resource_type: string }).resource_type);
       const query = request.query as { limit?: number; offset?: number };
       const body = (request.body ?? {}) as ResourceFilter & { limit?: number; offset?: number };
       const limit = query.limit ?? body.limit ?? DEFAULT_FILTER_LIMIT;
@@ -170,21 +165,20 @@ export function registerTagRoutes(app: FastifyInstance, service: TagService): vo
   );
 
   app.post(
-    '/v3/:project_id/:resource_type/resource-instances/count',
+    `${BASE}/resource-instances/count`,
     {
       config: { auth: 'project', operation: { ...TAG_OPERATIONS.count, access: 'read' } },
       schema: {
         summary: 'CountFilterResources',
         description: 'How many trackers match the filter of ListFilterResources.',
         tags,
-        params: ResourceTypeParams,
+        params: ProjectParams,
         body: CountBody,
         response: { 200: CountResponse, ...errors },
       },
     },
     async (request) => {
       const caller = principalOf(request);
-      checkResourceType((request.params as { resource_type: string }).resource_type);
       return { total_count: await service.countResources(caller, (request.body ?? {}) as ResourceFilter) };
     },
   );

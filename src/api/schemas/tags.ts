@@ -9,13 +9,8 @@ import { ProjectParams } from './tracker.js';
 const TEXT = { maxLength: 1024 };
 const ID = { minLength: 1, maxLength: 64 };
 
-export const ResourceTypeParams = Type.Object({
-  ...ProjectParams.properties,
-  resource_type: Type.String({ ...ID, description: 'only cts-tracker' }),
-});
-
 export const ResourceParams = Type.Object({
-  ...ResourceTypeParams.properties,
+  ...ProjectParams.properties,
   resource_id: Type.String({ ...ID, pattern: '^[A-Za-z0-9_-]+$', description: 'the tracker id' }),
 });
 
