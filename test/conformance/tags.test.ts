@@ -390,6 +390,19 @@ describe('tags on trackers with the SDK core as client', () => {
     archiveId = again.id as string;
   });
 
+  test('tag writes are recorded only while the system tracker records, as tracker writes are', async () => {
+    const count = async () => (await traces('batchCreateResourceTags')).length;
+    await cts.updateTracker({ tracker_type: 'system', tracker_name: 'system', status: 'disabled' });
+    const before = await count();
+    await create(photosId, [{ key: 'quiet', value: 'yes' }]);
+    assert.equal(await count(), before, 'no trace while recording is off');
+    await cts.updateTracker({ tracker_type: 'system', tracker_name: 'system', status: 'enabled' });
+    await remove(photosId, [{ key: 'quiet' }]);
+    await create(photosId, [{ key: 'loud', value: 'yes' }]);
+    assert.equal(await count(), before + 1);
+    await remove(photosId, [{ key: 'loud' }]);
+  });
+
   test('tags survive a restart', async () => {
     await svc.stop();
     const restarted = await startTestService({ dataDir: svc.dataDir, credential: svc.credential });
