@@ -47,6 +47,8 @@ export const ConfigSchema = Type.Object({
   tlsKey: Type.Optional(Type.String({ minLength: 1 })),
   /** Request bodies above this are refused; AK/SK-signed calls are limited to 12 MB by CTS. */
   bodyLimitBytes: Type.Integer({ minimum: 1024 }),
+  /** JSON file of auditable operations that ListOperations lists besides those seen in traces. */
+  operationsCatalogue: Type.Optional(Type.String({ minLength: 1 })),
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -90,6 +92,7 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   tlsCert: 'OPENCTS_TLS_CERT',
   tlsKey: 'OPENCTS_TLS_KEY',
   bodyLimitBytes: 'OPENCTS_BODY_LIMIT_BYTES',
+  operationsCatalogue: 'OPENCTS_OPERATIONS_CATALOGUE',
 };
 
 export class ConfigError extends Error {

@@ -23,6 +23,10 @@ import { startRetentionPurge } from './service/retention.js';
 import { TokenService } from './service/token-service.js';
 import { TraceService } from './service/trace-service.js';
 import { TrackerService } from './service/tracker-service.js';
+import { TagService } from './service/tag-service.js';
+import { ConfigurationService } from './service/configuration-service.js';
+import { CatalogueService } from './service/catalogue-service.js';
+import { loadOperationsCatalogue } from './service/operations-catalogue-file.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const RETENTION_PURGE_INTERVAL_MS = 60_000;
@@ -46,10 +50,15 @@ export interface Runtime {
   readonly objects: ObjectStore;
   readonly keys: SigningKeys;
   readonly trackers: TrackerService;
+  readonly tags: TagService;
+  readonly configuration: ConfigurationService;
+  readonly catalogue: CatalogueService;
   close(): Promise<void>;
 }
 
 export async function openRuntime(config: Config): Promise<Runtime> {
+  // Read before anything is opened: a bad catalogue file stops the start with its message.
+  const fileOperations = config.operationsCatalogue ? loadOperationsCatalogue(config.operationsCatalogue) : [];
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const databaseFile = path.join(config.dataDir, DATABASE_FILE);
   // A new master key only for a new database: one made for an existing database could open
@@ -74,6 +83,9 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     trackers: new TrackerService({ store, buckets: objects, region: config.region, audit }),
     traces: new TraceService({ store, retentionMs: config.retentionDays * DAY_MS }),
     tokens: new TokenService(store, secrets),
+    tags: new TagService(store, audit),
+    configuration: new ConfigurationService(store, audit),
+    catalogue: new CatalogueService({ store, fileOperations }),
     close: async () => {
       objects.close?.();
       await store.close();
@@ -121,6 +133,9 @@ export async function startService(config: Config, logger: Logger = createLogger
     const app = await buildServer({
       store: runtime.store,
       trackers: runtime.trackers,
+      tags: runtime.tags,
+      configuration: runtime.configuration,
+      catalogue: runtime.catalogue,
       audit: runtime.audit,
       traces: runtime.traces,
       tokens: runtime.tokens,

@@ -11,6 +11,11 @@ import type { AuditRecorder } from '../service/audit-recorder.js';
 import type { TokenService } from '../service/token-service.js';
 import type { TraceService } from '../service/trace-service.js';
 import type { TrackerService } from '../service/tracker-service.js';
+import type { TagService } from '../service/tag-service.js';
+import type { ConfigurationService } from '../service/configuration-service.js';
+import type { CatalogueService } from '../service/catalogue-service.js';
+import { registerTagRoutes } from './routes/tags.js';
+import { collectSelfOperations, registerCatalogueRoutes, registerConfigurationRoutes } from './routes/catalogue.js';
 import { registerTraceRoutes } from './routes/traces.js';
 import { registerDigestKeyRoutes } from './routes/digest-keys.js';
 import { registerCheckBucketRoutes } from './routes/checkbucket.js';
@@ -33,6 +38,9 @@ import { registerValidators } from './validation.js';
 export interface ServerDeps {
   readonly store: Store;
   readonly trackers: TrackerService;
+  readonly tags: TagService;
+  readonly configuration: ConfigurationService;
+  readonly catalogue: CatalogueService;
   readonly traces: TraceService;
   readonly audit: AuditRecorder;
   readonly tokens: TokenService;
@@ -134,6 +142,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     },
   });
 
+  collectSelfOperations(app, deps.catalogue);
   registerVersionRoutes(app);
   registerOperationalRoutes(app, { store: deps.store, metrics });
   registerTrackerRoutes(app, deps.trackers);
@@ -141,5 +150,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerDigestKeyRoutes(app, deps.keys);
   registerCheckBucketRoutes(app, { objects: deps.objects, region: deps.region });
   registerLegacyRoutes(app, { trackers: deps.trackers, traces: deps.traces });
+  registerTagRoutes(app, deps.tags);
+  registerCatalogueRoutes(app, deps.catalogue);
+  registerConfigurationRoutes(app, deps.configuration);
   return app;
 }

@@ -5,6 +5,9 @@
  */
 import type { Tracker } from '../core/tracker/tracker.js';
 import type { Trace } from '../core/trace/trace.js';
+import type { Tag } from '../core/tag/tags.js';
+import type { CtsConfiguration } from '../core/configuration.js';
+import type { OperationEntry } from '../core/catalogue/operations.js';
 
 import type { Role } from '../core/authz.js';
 export { ROLES, type Role } from '../core/authz.js';
@@ -52,6 +55,31 @@ export interface TrackerChange<T> {
 }
 
 export type TrackerPlanner<T> = (current: readonly Tracker[]) => TrackerChange<T>;
+
+/** A tracker's complete tag set after a change, and the traces that record the change. */
+export interface TagChange<T> {
+  readonly tags: readonly Tag[];
+  readonly traces?: readonly Trace[];
+  readonly result: T;
+}
+
+/** Decides a tag change from the project's trackers and the tracker's current tags (in the transaction). */
+export type TagPlanner<T> = (trackers: readonly Tracker[], tags: readonly Tag[]) => TagChange<T>;
+
+export interface TrackerTag extends Tag {
+  readonly tracker_id: string;
+}
+
+export interface ConfigurationChange<T> {
+  readonly configuration: CtsConfiguration;
+  readonly traces?: readonly Trace[];
+  readonly result: T;
+}
+
+export type ConfigurationPlanner<T> = (
+  trackers: readonly Tracker[],
+  current: CtsConfiguration | undefined,
+) => ConfigurationChange<T>;
 
 export class ProjectConflictError extends Error {
   override name = 'ProjectConflictError';
@@ -131,6 +159,27 @@ export interface Store {
   completeDigest(state: DeliveryState, digestKey: string, fileKeys: readonly string[]): Promise<void>;
   deleteDeliveryState(trackerId: string): Promise<void>;
   listDeliveryStates(): Promise<DeliveryState[]>;
+
+  /** Every tag of the project's trackers, by tracker id then key. */
+  listTags(projectId: string): Promise<TrackerTag[]>;
+  /**
+   * Replaces one tracker's tags and records the change's traces, in one transaction. The planner
+   * sees the trackers and that tracker's tags as they are inside it, and may throw to refuse.
+   * Deleting a tracker deletes its tags.
+   */
+  changeTags<T>(projectId: string, trackerId: string, planner: TagPlanner<T>): Promise<T>;
+
+  /** The project's configuration (spec §1.10), undefined when it was never set. */
+  getConfiguration(projectId: string): Promise<CtsConfiguration | undefined>;
+  /** Replaces the project's configuration and records the change's traces, in one transaction. */
+  changeConfiguration<T>(projectId: string, planner: ConfigurationPlanner<T>): Promise<T>;
+
+  /** Every (service, resource type, trace name) of the project's recorded traces, kept at insert time. */
+  listSeenOperations(projectId: string): Promise<OperationEntry[]>;
+  /** Every (service, resource type) of the recorded traces of the domain's projects. */
+  listSeenResources(domainId: string): Promise<Array<Pick<OperationEntry, 'service_type' | 'resource_type'>>>;
+  /** Names of the users with a recorded trace of the project whose event time is ≥ since (to the minute). */
+  listActiveUsers(projectId: string, since: number): Promise<string[]>;
 
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   /** Adds a key and retires the others (they stay listed for verification). */

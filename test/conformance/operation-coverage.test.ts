@@ -30,17 +30,6 @@ const PENDING: ReadonlyMap<string, string> = new Map([
   ['GET /v3/{project_id}/notifications/{notification_type}', 'notifications (wt-notify)'],
   ['DELETE /v3/{project_id}/notifications', 'notifications (wt-notify)'],
   ['GET /v3/{project_id}/quotas', 'quotas (wt-notify)'],
-  ['GET /v3/{project_id}/operations', 'catalogues (wt-api)'],
-  ['GET /v3/{domain_id}/resources', 'catalogues (wt-api)'],
-  ['GET /v3/{project_id}/user-resources', 'catalogues (wt-api)'],
-  ['POST /v3/{project_id}/{resource_type}/{resource_id}/tags/create', 'tags (wt-api)'],
-  ['DELETE /v3/{project_id}/{resource_type}/{resource_id}/tags/delete', 'tags (wt-api)'],
-  ['POST /v3/{project_id}/{resource_type}/{resource_id}/tags', 'tags (wt-api)'],
-  ['GET /v3/{project_id}/{resource_type}/{resource_id}/tags', 'tags (wt-api)'],
-  ['GET /v3/{project_id}/{resource_type}/tags', 'tags (wt-api)'],
-  ['POST /v3/{project_id}/{resource_type}/resource-instances/filter', 'tags (wt-api)'],
-  ['GET /v3/{project_id}/configuration', 'configuration (wt-api)'],
-  ['PUT /v3/{project_id}/configuration', 'configuration (wt-api)'],
 ]);
 
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/cts-api-operations.md', import.meta.url));

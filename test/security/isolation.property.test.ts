@@ -18,8 +18,8 @@
  *   bucket names, which A may legitimately use for its own trackers, appear only once A has sent
  *   them itself;
  * - every call with B's project in the path or in X-Project-Id is 403 CTS.0012 (B's domain in a
- *   `{domain_id}` path: 403 CTS.0002 or CTS.0012; X-Project-Id is not checked on `{domain_id}`
- *   routes, see DOMAIN_ROUTES_CHECK_X_PROJECT_ID); otherwise a role that may not do the
+ *   `{domain_id}` path: 403 CTS.0002 or CTS.0012; X-Project-Id is checked on `{domain_id}`
+ *   routes too, see DOMAIN_ROUTES_CHECK_X_PROJECT_ID); otherwise a role that may not do the
  *   operation gets 403 CTS.0013;
  * - every tracker A sees is A's; ListTraces with one of B's trace ids answers exactly as with an
  *   id that never existed (replayed to compare).
@@ -60,12 +60,11 @@ const CALLS_PER_RUN = 12;
 const MIN_CALLS = 1000;
 const HOUR = 3_600_000;
 /**
- * `{domain_id}` routes check the path's domain only (authenticate.ts checkScope): X-Project-Id is
- * not part of their scope, so B's project in that header is not refused there; such a call must
- * still act only on A's domain, which the leak and B-unchanged checks verify. Set to true if the
- * server starts refusing a foreign X-Project-Id on domain routes too.
+ * `{domain_id}` routes check the path's domain and also X-Project-Id, which the SDK sends on them
+ * too (authenticate.ts checkScope, clients.md §4.2): B's project in that header is 403 CTS.0012.
+ * (Only visible since GET /resources has a dedicated generator: the generic one asserts no role.)
  */
-const DOMAIN_ROUTES_CHECK_X_PROJECT_ID = false;
+const DOMAIN_ROUTES_CHECK_X_PROJECT_ID = true;
 
 // ---------------------------------------------------------------------------------------------
 // The two tenants
@@ -104,6 +103,9 @@ function contentMarkers(p: TenantName): string[] {
     `${p}-enterprise`,
     `${p}-createServer`,
     `${p}-object-`,
+    `${p}-tagkey`,
+    `${p}-tagvalue`,
+    `${p}READONLYSVC`,
   ];
 }
 
@@ -234,7 +236,7 @@ describe('isolation between projects (property)', () => {
     /** Calls by A with B's project in the path: each is recorded in B's history (audit.ts). */
     onBPath: 0,
   };
-  let baseline: { trackers: string; system: Map<string, string>; data: string[] };
+  let baseline: { trackers: string; system: Map<string, string>; data: string[]; tagsAndConfiguration: string };
   let bucketSettings: Map<string, string | undefined>;
 
   async function makeTenant(name: TenantName): Promise<Tenant> {
@@ -296,7 +298,41 @@ describe('isolation between projects (property)', () => {
       ids.every((id) => id !== null),
       'every seeded trace is recorded',
     );
+    // Tags on every tracker and a configuration of the tenant's own (spec §1.9, §1.10).
+    for (const [i, trackerId] of tenant.trackerIds.entries()) {
+      const tagged = await signedFetch(svc.url, keys.admin, {
+        path: `/v3/${projectId}/cts-tracker/${trackerId}/tags/create`,
+        body: { tags: [{ key: `${name}-tagkey-${i}`, value: `${name}-tagvalue-${i}` }] },
+      });
+      assert.equal(tagged.status, 200, tagged.text);
+    }
+    const configured = await signedFetch(svc.url, keys.admin, {
+      method: 'PUT',
+      path: `/v3/${projectId}/configuration`,
+      body: {
+        is_sync_global_trace: true,
+        is_support_read_only: false,
+        support_read_only_services: [`${name}READONLYSVC`],
+      },
+    });
+    assert.equal(configured.status, 204, configured.text);
     return tenant;
+  }
+
+  /** Everything a tenant's admin reads about its tags and configuration, as one text. */
+  async function tagsAndConfigurationText(tenant: Tenant): Promise<string> {
+    const reads = [
+      { path: `/v3/${tenant.projectId}/cts-tracker/tags` },
+      { path: `/v3/${tenant.projectId}/cts-tracker/resource-instances/filter`, body: {} },
+      { path: `/v3/${tenant.projectId}/configuration` },
+    ];
+    const texts: string[] = [];
+    for (const call of reads) {
+      const res = await signedFetch(svc.url, tenant.keys.admin, call);
+      assert.equal(res.status, 200, res.text);
+      texts.push(res.text);
+    }
+    return texts.join('\n');
   }
 
   /** Every trace of a type (system, or data of all data trackers), as serialised JSON, newest first. */
@@ -341,6 +377,7 @@ describe('isolation between projects (property)', () => {
     const system = await allTraces(B, 'system');
     const data = await allTraces(B, 'data');
     baseline = {
+      tagsAndConfiguration: await tagsAndConfigurationText(B),
       trackers: await trackersText(B),
       system: new Map(system.map((t) => [t.id, t.json])),
       data: data.map((t) => t.json),
@@ -367,7 +404,8 @@ describe('isolation between projects (property)', () => {
     }
     leaks.names.push(...B.dataTrackers, ...B.dataBuckets, B.transferBucket);
     // The seeded values really are in B's data, so the checks look for something that exists.
-    const everything = baseline.trackers + [...baseline.system.values(), ...baseline.data].join('');
+    const everything =
+      baseline.trackers + baseline.tagsAndConfiguration + [...baseline.system.values(), ...baseline.data].join('');
     for (const value of [...contentMarkers('B'), ...leaks.names]) assert.ok(everything.includes(value), value);
     // A refused call by A on B's domain path (checkbucket, CTS.0002) is recorded in A's own history,
     // whose resource_url echoes the path A sent: B's domain id may reach A once A has used it.
@@ -537,6 +575,103 @@ describe('isolation between projects (property)', () => {
     return fc.record({ traces: fc.array(fc.oneof(management, data), { minLength: 1, maxLength: 3 }) });
   }
 
+  /** Tags (spec §1.9), catalogues (§1.8) and configuration (§1.10): on A's and B's trackers, by id. */
+  function tagAndCatalogueGenerators(
+    p: ReturnType<typeof pools>,
+    none: OpInput,
+  ): Record<string, Omit<OpGenerator, 'generic'>> {
+    const resource = fc.record({ resource_id: fc.constantFrom(...A.trackerIds, ...B.trackerIds, 'not-a-tracker') });
+    const resourceType = fc.constant({});
+    const keys = fc.constantFrom('A-env', 'A-team', 'A-tagkey-0', '_sys_x', '');
+    const values = fc.constantFrom('A-v1', 'A-v2', 'A-tagvalue-1');
+    const tagList = fc.array(fc.record({ key: keys, value: opt(values) }).map(defined), { maxLength: 4 });
+    const filterBody = fc
+      .record({
+        without_any_tag: opt(fc.boolean()),
+        tags: opt(
+          fc.array(fc.record({ key: keys, values: opt(fc.uniqueArray(values, { maxLength: 3 })) }).map(defined), {
+            maxLength: 3,
+          }),
+        ),
+        matches: opt(fc.constant([{ key: 'resource_name', value: 'photos' }])),
+      })
+      .map(defined);
+    const paging = fc
+      .record({ limit: opt(fc.constantFrom('1', '2', '1000', '0')), offset: opt(fc.constantFrom('0', '1', '5')) })
+      .map(queryOf);
+    return {
+      'POST /v3/{project_id}/cts-tracker/{resource_id}/tags/create': {
+        scope: 'project',
+        access: 'write',
+        input: fc
+          .record({ pathParams: resource, tags: tagList })
+          .map(({ pathParams, tags }) => ({ ...none, pathParams, body: { tags } })),
+      },
+      'DELETE /v3/{project_id}/cts-tracker/{resource_id}/tags/delete': {
+        scope: 'project',
+        access: 'write',
+        input: fc
+          .record({ pathParams: resource, tags: tagList })
+          .map(({ pathParams, tags }) => ({ ...none, pathParams, body: { tags } })),
+      },
+      'POST /v3/{project_id}/cts-tracker/{resource_id}/tags': {
+        scope: 'project',
+        access: 'write',
+        input: fc
+          .record({ pathParams: resource, key: keys, value: values })
+          .map(({ pathParams, key, value }) => ({ ...none, pathParams, body: { tag: { key, value } } })),
+      },
+      'GET /v3/{project_id}/cts-tracker/{resource_id}/tags': {
+        scope: 'project',
+        access: 'read',
+        input: resource.map((pathParams) => ({ ...none, pathParams })),
+      },
+      'GET /v3/{project_id}/cts-tracker/tags': {
+        scope: 'project',
+        access: 'read',
+        input: fc
+          .record({ pathParams: resourceType, limit: opt(fc.constantFrom('1', '200', '201')), marker: opt(keys) })
+          .map(({ pathParams, ...q }) => ({ ...none, pathParams, query: queryOf(q) })),
+      },
+      'POST /v3/{project_id}/cts-tracker/resource-instances/filter': {
+        scope: 'project',
+        access: 'read',
+        input: fc
+          .record({ pathParams: resourceType, query: paging, body: filterBody })
+          .map((input) => ({ ...none, ...input })),
+      },
+      'POST /v3/{project_id}/cts-tracker/resource-instances/count': {
+        scope: 'project',
+        access: 'read',
+        input: fc.record({ pathParams: resourceType, body: filterBody }).map((input) => ({ ...none, ...input })),
+      },
+      'GET /v3/{project_id}/operations': {
+        scope: 'project',
+        access: 'read',
+        input: fc
+          .record({
+            service_type: opt(fc.constantFrom('ECS', 'VPC', 'OBS', 'CTS', 'RDS')),
+            resource_type: opt(fc.constantFrom('ecs', 'object', 'tracker', 'tag')),
+          })
+          .map((q) => ({ ...none, query: queryOf(q) })),
+      },
+      'GET /v3/{domain_id}/resources': { scope: 'domain', access: 'read', input: fc.constant(none) },
+      'GET /v3/{project_id}/user-resources': { scope: 'project', access: 'read', input: fc.constant(none) },
+      'GET /v3/{project_id}/configuration': { scope: 'project', access: 'read', input: fc.constant(none) },
+      'PUT /v3/{project_id}/configuration': {
+        scope: 'project',
+        access: 'write',
+        input: fc
+          .record({
+            is_sync_global_trace: fc.boolean(),
+            is_support_read_only: fc.boolean(),
+            support_read_only_services: opt(fc.subarray(['ECS', 'OBS', 'AREADONLYSVC'])),
+          })
+          .map((body) => ({ ...none, body: defined(body) })),
+      },
+    };
+  }
+
   /** Dedicated generators for the operations this test knows; generic ones for the rest. */
   function generators(): Map<string, OpGenerator> {
     const p = pools();
@@ -582,6 +717,7 @@ describe('isolation between projects (property)', () => {
         access: 'read',
         input: listTracesQuery(p).map((query) => ({ ...none, query })),
       },
+      ...tagAndCatalogueGenerators(p, none),
       'POST /v3/{project_id}/traces': {
         scope: 'project',
         access: 'ingest',
@@ -773,6 +909,7 @@ describe('isolation between projects (property)', () => {
   /** B's trackers and traces are what they were, plus one warning trace per call on B's path. */
   async function checkB(): Promise<{ added: number; addedBytes: number }> {
     assert.equal(await trackersText(B), baseline.trackers, "B's trackers changed");
+    assert.equal(await tagsAndConfigurationText(B), baseline.tagsAndConfiguration, "B's tags or configuration changed");
     const data = await allTraces(B, 'data');
     assert.deepEqual(
       data.map((t) => t.json),

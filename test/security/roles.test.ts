@@ -3,8 +3,8 @@
  * fails here until it has an expectation) × every role, allowed or 403 CTS.0013; and every refusal of
  * an authenticated caller leaves a `warning` trace naming the operation and the caller.
  *
- * read = GET operations and POST /checkbucket: admin + readonly; write = tracker create/update/delete
- * (v3 and v1.0): admin only; ingest = POST /traces: service only.
+ * read = GET operations, POST /checkbucket and the tag filter/count POSTs: admin + readonly; write =
+ * tracker (v3 and v1.0), tag and configuration changes: admin only; ingest = POST /traces: service only.
  */
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
@@ -26,7 +26,7 @@ interface Expectation {
   readonly service: Outcome;
   /** Status of the (valid) request when allowed. */
   readonly status: number;
-  readonly call: (ids: { projectId: string; domainId: string; region: string }) => SignedCall;
+  readonly call: (ids: { projectId: string; domainId: string; region: string; trackerId: string }) => SignedCall;
 }
 
 const DATA_BUCKET = 'roles-bucket';
@@ -164,6 +164,129 @@ const MATRIX: Readonly<Record<string, Expectation>> = {
       body: { buckets: [{ bucket_name: DATA_BUCKET, bucket_location: region }] },
     }),
   },
+  // Tags (spec §1.9) on the system tracker: writes are admin only; the listings and the
+  // filter/count POSTs are reads.
+  'POST /v3/{project_id}/cts-tracker/{resource_id}/tags/create': {
+    operation: 'batchCreateResourceTags',
+    admin: 'allowed',
+    readonly: '403',
+    service: '403',
+    status: 200,
+    call: ({ projectId: pid, trackerId }) => ({
+      method: 'POST',
+      path: `/v3/${pid}/cts-tracker/${trackerId}/tags/create`,
+      body: { tags: [{ key: 'role', value: 'matrix' }] },
+    }),
+  },
+  'POST /v3/{project_id}/cts-tracker/{resource_id}/tags': {
+    operation: 'createResourceTag',
+    admin: 'allowed',
+    readonly: '403',
+    service: '403',
+    status: 204,
+    call: ({ projectId: pid, trackerId }) => ({
+      method: 'POST',
+      path: `/v3/${pid}/cts-tracker/${trackerId}/tags`,
+      body: { tag: { key: 'single', value: 'matrix' } },
+    }),
+  },
+  'GET /v3/{project_id}/cts-tracker/{resource_id}/tags': {
+    operation: 'listResourceTags',
+    admin: 'allowed',
+    readonly: 'allowed',
+    service: '403',
+    status: 200,
+    call: ({ projectId: pid, trackerId }) => ({ method: 'GET', path: `/v3/${pid}/cts-tracker/${trackerId}/tags` }),
+  },
+  'GET /v3/{project_id}/cts-tracker/tags': {
+    operation: 'listTags',
+    admin: 'allowed',
+    readonly: 'allowed',
+    service: '403',
+    status: 200,
+    call: ({ projectId: pid }) => ({ method: 'GET', path: `/v3/${pid}/cts-tracker/tags`, query: { limit: 10 } }),
+  },
+  'POST /v3/{project_id}/cts-tracker/resource-instances/filter': {
+    operation: 'listResourcesByTags',
+    admin: 'allowed',
+    readonly: 'allowed',
+    service: '403',
+    status: 200,
+    call: ({ projectId: pid }) => ({
+      method: 'POST',
+      path: `/v3/${pid}/cts-tracker/resource-instances/filter`,
+      body: { tags: [{ key: 'role', values: ['matrix'] }] },
+    }),
+  },
+  'POST /v3/{project_id}/cts-tracker/resource-instances/count': {
+    operation: 'countResourcesByTags',
+    admin: 'allowed',
+    readonly: 'allowed',
+    service: '403',
+    status: 200,
+    call: ({ projectId: pid }) => ({
+      method: 'POST',
+      path: `/v3/${pid}/cts-tracker/resource-instances/count`,
+      body: { without_any_tag: false },
+    }),
+  },
+  'DELETE /v3/{project_id}/cts-tracker/{resource_id}/tags/delete': {
+    operation: 'batchDeleteResourceTags',
+    admin: 'allowed',
+    readonly: '403',
+    service: '403',
+    status: 204,
+    call: ({ projectId: pid, trackerId }) => ({
+      method: 'DELETE',
+      path: `/v3/${pid}/cts-tracker/${trackerId}/tags/delete`,
+      body: { tags: [{ key: 'role' }, { key: 'single' }] },
+    }),
+  },
+  // Catalogues (spec §1.8) and configuration (§1.10).
+  'GET /v3/{project_id}/operations': {
+    operation: 'listOperations',
+    admin: 'allowed',
+    readonly: 'allowed',
+    service: '403',
+    status: 200,
+    call: ({ projectId: pid }) => ({ method: 'GET', path: `/v3/${pid}/operations`, query: { service_type: 'CTS' } }),
+  },
+  'GET /v3/{domain_id}/resources': {
+    operation: 'listTraceResources',
+    admin: 'allowed',
+    readonly: 'allowed',
+    service: '403',
+    status: 200,
+    call: ({ domainId }) => ({ method: 'GET', path: `/v3/${domainId}/resources` }),
+  },
+  'GET /v3/{project_id}/user-resources': {
+    operation: 'listUserResources',
+    admin: 'allowed',
+    readonly: 'allowed',
+    service: '403',
+    status: 200,
+    call: ({ projectId: pid }) => ({ method: 'GET', path: `/v3/${pid}/user-resources` }),
+  },
+  'GET /v3/{project_id}/configuration': {
+    operation: 'showConfiguration',
+    admin: 'allowed',
+    readonly: 'allowed',
+    service: '403',
+    status: 200,
+    call: ({ projectId: pid }) => ({ method: 'GET', path: `/v3/${pid}/configuration` }),
+  },
+  'PUT /v3/{project_id}/configuration': {
+    operation: 'updateConfiguration',
+    admin: 'allowed',
+    readonly: '403',
+    service: '403',
+    status: 204,
+    call: ({ projectId: pid }) => ({
+      method: 'PUT',
+      path: `/v3/${pid}/configuration`,
+      body: { is_sync_global_trace: true, is_support_read_only: false, support_read_only_services: ['ECS'] },
+    }),
+  },
   'POST /v3/{project_id}/traces': {
     operation: 'putTraces',
     admin: '403',
@@ -197,12 +320,14 @@ describe('role matrix', () => {
   const keys = {} as Record<Role, IssuedCredential>;
   let registered: string[];
   const refusals: Array<{ endpoint: string; role: Role }> = [];
+  let systemTrackerId = '';
 
   function ids() {
     return {
       projectId: svc.credential.project_id,
       domainId: svc.credential.domain_id,
       region: svc.service.runtime.config.region,
+      trackerId: systemTrackerId,
     };
   }
 
@@ -224,6 +349,7 @@ describe('role matrix', () => {
       body: { tracker_type: 'system', tracker_name: 'system' },
     });
     assert.equal(system.status, 201, system.text);
+    systemTrackerId = (system.json as { id: string }).id;
     const res = await fetch(`${svc.url}/openapi.json`);
     assert.equal(res.status, 200);
     const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };

@@ -191,6 +191,57 @@ export const CTS_OPERATIONS = {
     queryParams: [],
     hasBody: true,
   },
+  // Huawei-only tag and configuration operations (spec §1.9, §1.10): in the API reference and
+  // terraform, not in the generated SDK 3.1.209–211; written from the API reference.
+  createResourceTag: {
+    method: 'POST',
+    url: '/v3/{project_id}/{resource_type}/{resource_id}/tags',
+    pathParams: ['resource_type', 'resource_id'],
+    queryParams: [],
+    hasBody: true,
+  },
+  listResourceTags: {
+    method: 'GET',
+    url: '/v3/{project_id}/{resource_type}/{resource_id}/tags',
+    pathParams: ['resource_type', 'resource_id'],
+    queryParams: [],
+    hasBody: false,
+  },
+  listTags: {
+    method: 'GET',
+    url: '/v3/{project_id}/{resource_type}/tags',
+    pathParams: ['resource_type'],
+    queryParams: ['limit', 'marker'],
+    hasBody: false,
+  },
+  listFilterResources: {
+    method: 'POST',
+    url: '/v3/{project_id}/{resource_type}/resource-instances/filter',
+    pathParams: ['resource_type'],
+    queryParams: ['limit', 'offset'],
+    hasBody: true,
+  },
+  countFilterResources: {
+    method: 'POST',
+    url: '/v3/{project_id}/{resource_type}/resource-instances/count',
+    pathParams: ['resource_type'],
+    queryParams: [],
+    hasBody: true,
+  },
+  showConfiguration: {
+    method: 'GET',
+    url: '/v3/{project_id}/configuration',
+    pathParams: [],
+    queryParams: [],
+    hasBody: false,
+  },
+  updateConfiguration: {
+    method: 'PUT',
+    url: '/v3/{project_id}/configuration',
+    pathParams: [],
+    queryParams: [],
+    hasBody: true,
+  },
 } as const satisfies Record<string, CtsOperationSpec>;
 
 export type CtsOperationName = keyof typeof CTS_OPERATIONS;
@@ -426,6 +477,28 @@ export interface ResourceTagsRequest {
   body: ResourceTagsBody;
 }
 
+export interface ResourceFilterBody extends WireObject {
+  without_any_tag?: boolean;
+  tags?: { key: string; values?: string[] }[];
+  matches?: { key: string; value?: string }[];
+}
+
+export interface ResourceFilterResult extends WireObject {
+  resources: {
+    resource_id: string;
+    resource_name: string;
+    resource_detail?: string;
+    tags: { key: string; value: string }[];
+  }[];
+  total_count?: number;
+}
+
+export interface CtsConfigurationBody extends WireObject {
+  is_sync_global_trace?: boolean;
+  is_support_read_only?: boolean;
+  support_read_only_services?: string[];
+}
+
 export interface CtsClient {
   /** The underlying SDK client, for hand-built requests. */
   readonly hcClient: HcClient;
@@ -445,6 +518,32 @@ export interface CtsClient {
   checkObsBuckets(req: { domain_id: string; body: CheckObsBucketsBody }): Promise<CtsResponse<CheckObsBucketsResult>>;
   batchCreateResourceTags(req: ResourceTagsRequest): Promise<CtsResponse>;
   batchDeleteResourceTags(req: ResourceTagsRequest): Promise<CtsResponse>;
+  createResourceTag(req: {
+    resource_type: string;
+    resource_id: string;
+    body: WireObject & { tag: { key: string; value?: string } };
+  }): Promise<CtsResponse>;
+  listResourceTags(req: {
+    resource_type: string;
+    resource_id: string;
+  }): Promise<CtsResponse<{ tags: { key: string; value: string }[] }>>;
+  listTags(req: {
+    resource_type: string;
+    limit?: number | string;
+    marker?: string;
+  }): Promise<CtsResponse<{ tags: { key: string; values: string[] }[]; page_info: { next_marker: string | null } }>>;
+  listFilterResources(req: {
+    resource_type: string;
+    limit?: number | string;
+    offset?: number | string;
+    body: ResourceFilterBody;
+  }): Promise<CtsResponse<ResourceFilterResult>>;
+  countFilterResources(req: {
+    resource_type: string;
+    body: ResourceFilterBody;
+  }): Promise<CtsResponse<{ total_count: number }>>;
+  showConfiguration(): Promise<CtsResponse<Required<CtsConfigurationBody>>>;
+  updateConfiguration(body: CtsConfigurationBody): Promise<CtsResponse>;
 }
 
 export interface CtsClientOptions {
@@ -525,6 +624,13 @@ function bindClient(hcClient: HcClient): CtsClient {
     checkObsBuckets: (req) => send(hcClient, 'checkObsBuckets', req, req.body),
     batchCreateResourceTags: (req) => send(hcClient, 'batchCreateResourceTags', req, req.body),
     batchDeleteResourceTags: (req) => send(hcClient, 'batchDeleteResourceTags', req, req.body),
+    createResourceTag: (req) => send(hcClient, 'createResourceTag', req, req.body),
+    listResourceTags: (req) => send(hcClient, 'listResourceTags', req),
+    listTags: (req) => send(hcClient, 'listTags', req),
+    listFilterResources: (req) => send(hcClient, 'listFilterResources', req, req.body),
+    countFilterResources: (req) => send(hcClient, 'countFilterResources', req, req.body),
+    showConfiguration: () => send(hcClient, 'showConfiguration'),
+    updateConfiguration: (body) => send(hcClient, 'updateConfiguration', {}, body),
   };
 }
 

@@ -173,6 +173,45 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         event_type, service_type, resource_type, trace_name, trace_rating);
     `,
   },
+  {
+    version: 8,
+    name: 'tracker tags, project configuration, catalogue of seen operations and users',
+    // Tags go with their tracker (ON DELETE CASCADE). trace_operations and trace_users are kept
+    // up to date as traces are inserted, so the catalogue endpoints never scan the traces table;
+    // they are filled once here from the traces already stored.
+    sql: `
+      CREATE TABLE tracker_tags (
+        tracker_id TEXT NOT NULL REFERENCES trackers(id) ON DELETE CASCADE,
+        project_id TEXT NOT NULL,
+        tag_key    TEXT NOT NULL,
+        tag_value  TEXT NOT NULL,
+        PRIMARY KEY (tracker_id, tag_key)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX tracker_tags_project ON tracker_tags (project_id, tag_key);
+      CREATE TABLE project_configuration (
+        project_id TEXT PRIMARY KEY REFERENCES projects(project_id),
+        body       TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE trace_operations (
+        project_id    TEXT NOT NULL,
+        service_type  TEXT NOT NULL,
+        resource_type TEXT NOT NULL,
+        trace_name    TEXT NOT NULL,
+        PRIMARY KEY (project_id, service_type, resource_type, trace_name)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE trace_users (
+        project_id TEXT NOT NULL,
+        user_name  TEXT NOT NULL,
+        last_seen  INTEGER NOT NULL,
+        PRIMARY KEY (project_id, user_name)
+      ) STRICT, WITHOUT ROWID;
+      INSERT OR IGNORE INTO trace_operations (project_id, service_type, resource_type, trace_name)
+        SELECT DISTINCT project_id, service_type, resource_type, trace_name FROM traces;
+      INSERT INTO trace_users (project_id, user_name, last_seen)
+        SELECT project_id, user_name, max(time) FROM traces WHERE user_name IS NOT NULL AND user_name <> ''
+        GROUP BY project_id, user_name;
+    `,
+  },
 ];
 
 export function migrate(db: Database.Database, migrations: readonly Migration[] = SQLITE_MIGRATIONS): number[] {

@@ -21,7 +21,13 @@ import {
   type SigningKeyRecord,
   type TrackerPlanner,
   type User,
+  type ConfigurationPlanner,
+  type TagPlanner,
+  type TrackerTag,
 } from '../store.js';
+import type { CtsConfiguration } from '../../core/configuration.js';
+import type { OperationEntry } from '../../core/catalogue/operations.js';
+import { TraceCatalogue, newNotes, type CatalogueNotes } from './trace-catalogue.js';
 import { SecretBox } from '../secret-box.js';
 import { TraceQueryCache } from './trace-queries.js';
 import { GroupCommit } from './group-commit.js';
@@ -81,6 +87,7 @@ export class SqliteStore implements Store {
   private readonly openedSecrets = new Map<string, string>();
   /** Trackers as changed by writes of the batch in progress; promoted to the cache when it commits. */
   private readonly pendingTrackers = new Map<string, readonly Tracker[]>();
+  private readonly catalogue: TraceCatalogue;
 
   private constructor(
     db: Database.Database,
@@ -92,12 +99,15 @@ export class SqliteStore implements Store {
       () => {
         this.trackerCache.clear();
         this.pendingTrackers.clear();
+        this.catalogue.aborted();
       },
       () => {
         for (const [project, trackers] of this.pendingTrackers) this.trackerCache.set(project, trackers);
         this.pendingTrackers.clear();
+        this.catalogue.committed();
       },
     );
+    this.catalogue = new TraceCatalogue(db);
     this.stmt = {
       ping: db.prepare('SELECT 1'),
       insertProject: db.prepare(
@@ -195,6 +205,31 @@ export class SqliteStore implements Store {
       listCursors: db.prepare('SELECT consumer, seq FROM trace_cursors ORDER BY consumer'),
       setCursor: db.prepare(
         'INSERT INTO trace_cursors (consumer, seq) VALUES (?, ?) ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq',
+      ),
+      listTags: db.prepare(
+        'SELECT tracker_id, tag_key AS key, tag_value AS value FROM tracker_tags WHERE project_id = ? ORDER BY tracker_id, tag_key',
+      ),
+      trackerTags: db.prepare(
+        'SELECT tag_key AS key, tag_value AS value FROM tracker_tags WHERE tracker_id = ? AND project_id = ? ORDER BY tag_key',
+      ),
+      deleteTrackerTags: db.prepare('DELETE FROM tracker_tags WHERE tracker_id = ? AND project_id = ?'),
+      insertTag: db.prepare(
+        'INSERT INTO tracker_tags (tracker_id, project_id, tag_key, tag_value) VALUES (?, ?, ?, ?)',
+      ),
+      getConfiguration: db.prepare('SELECT body FROM project_configuration WHERE project_id = ?'),
+      putConfiguration: db.prepare(
+        `INSERT INTO project_configuration (project_id, body) VALUES (?, ?)
+         ON CONFLICT (project_id) DO UPDATE SET body = excluded.body`,
+      ),
+      seenOperations: db.prepare(
+        'SELECT service_type, resource_type, trace_name FROM trace_operations WHERE project_id = ?',
+      ),
+      seenResources: db.prepare(
+        `SELECT DISTINCT o.service_type, o.resource_type FROM projects p
+         JOIN trace_operations o ON o.project_id = p.project_id WHERE p.domain_id = ?`,
+      ),
+      activeUsers: db.prepare(
+        'SELECT user_name FROM trace_users WHERE project_id = ? AND last_seen >= ? ORDER BY user_name',
       ),
     };
     this.traceQueries = new TraceQueryCache(db);
@@ -370,15 +405,70 @@ export class SqliteStore implements Store {
         if (t.project_id !== projectId) throw new Error('tracker belongs to another project');
         this.stmt.upsertTracker.run(t.id, projectId, t.tracker_type, t.tracker_name, JSON.stringify(t));
       }
-      for (const trace of change.traces ?? []) {
-        if (trace.project_id !== projectId) throw new Error('trace belongs to another project');
-        this.insertTrace(trace);
-      }
+      const notes = this.insertTraces(projectId, change.traces);
       // Every statement of the write succeeded: its trackers become the cache once the batch
       // commits (GroupCommit's onCommit), or are forgotten if it does not (onAbort).
       if (changes) this.pendingTrackers.set(projectId, applyChange(current, change.upsert ?? [], change.remove ?? []));
+      this.catalogue.accept(notes);
       return change.result;
     });
+  }
+
+  /** Inserts a write's traces and keeps the catalogue tables in step; returns what the catalogue learnt. */
+  private insertTraces(projectId: string, traces: readonly Trace[] | undefined): CatalogueNotes {
+    const notes = newNotes();
+    for (const trace of traces ?? []) {
+      if (trace.project_id !== projectId) throw new Error('trace belongs to another project');
+      this.insertTrace(trace);
+      this.catalogue.record(trace, notes);
+    }
+    return notes;
+  }
+
+  async listTags(projectId: string): Promise<TrackerTag[]> {
+    return this.stmt.listTags.all(projectId) as TrackerTag[];
+  }
+
+  changeTags<T>(projectId: string, trackerId: string, planner: TagPlanner<T>): Promise<T> {
+    return this.writer.run(() => {
+      const current = this.stmt.trackerTags.all(trackerId, projectId) as Array<{ key: string; value: string }>;
+      const change = planner(this.readTrackers(projectId), current);
+      if (!this.readTrackers(projectId).some((t) => t.id === trackerId)) {
+        throw new Error('tags of a tracker that is not in the project');
+      }
+      this.stmt.deleteTrackerTags.run(trackerId, projectId);
+      for (const tag of change.tags) this.stmt.insertTag.run(trackerId, projectId, tag.key, tag.value);
+      this.catalogue.accept(this.insertTraces(projectId, change.traces));
+      return change.result;
+    });
+  }
+
+  async getConfiguration(projectId: string): Promise<CtsConfiguration | undefined> {
+    const row = this.stmt.getConfiguration.get(projectId) as { body: string } | undefined;
+    return row ? (JSON.parse(row.body) as CtsConfiguration) : undefined;
+  }
+
+  changeConfiguration<T>(projectId: string, planner: ConfigurationPlanner<T>): Promise<T> {
+    return this.writer.run(() => {
+      const row = this.stmt.getConfiguration.get(projectId) as { body: string } | undefined;
+      const current = row ? (JSON.parse(row.body) as CtsConfiguration) : undefined;
+      const change = planner(this.readTrackers(projectId), current);
+      this.stmt.putConfiguration.run(projectId, JSON.stringify(change.configuration));
+      this.catalogue.accept(this.insertTraces(projectId, change.traces));
+      return change.result;
+    });
+  }
+
+  async listSeenOperations(projectId: string): Promise<OperationEntry[]> {
+    return this.stmt.seenOperations.all(projectId) as OperationEntry[];
+  }
+
+  async listSeenResources(domainId: string): Promise<Array<Pick<OperationEntry, 'service_type' | 'resource_type'>>> {
+    return this.stmt.seenResources.all(domainId) as Array<Pick<OperationEntry, 'service_type' | 'resource_type'>>;
+  }
+
+  async listActiveUsers(projectId: string, since: number): Promise<string[]> {
+    return (this.stmt.activeUsers.all(projectId, since) as Array<{ user_name: string }>).map((r) => r.user_name);
   }
 
   private insertTrace(t: Trace): void {

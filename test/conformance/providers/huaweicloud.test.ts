@@ -20,9 +20,6 @@ import { startTestService, type TestService } from '../../support/service.js';
 
 const NEEDS_NOTIFICATIONS = { todo: 'needs notifications (wt-notify)' };
 const NEEDS_QUOTAS = { todo: 'needs quotas (wt-notify)' };
-const NEEDS_TAGS = { todo: 'needs tags (wt-api)' };
-const NEEDS_CATALOGUES = { todo: 'needs catalogues (wt-api)' };
-const NEEDS_CONFIGURATION = { todo: 'needs configuration (wt-api)' };
 
 type Json = Record<string, unknown>;
 
@@ -121,7 +118,7 @@ describe('huaweicloud provider (golangsdk requests, chnsz OK codes)', () => {
       });
     });
 
-    test('tags: POST /v3/{project_id}/cts-tracker/{id}/tags/create', NEEDS_TAGS, async () => {
+    test('tags: POST /v3/{project_id}/cts-tracker/{id}/tags/create', async () => {
       await tf.expectOk({
         method: 'POST',
         path: `/v3/${pid}/cts-tracker/${trackerId}/tags/create`,
@@ -188,7 +185,7 @@ describe('huaweicloud provider (golangsdk requests, chnsz OK codes)', () => {
       assert.equal(pathSearch(item, 'obs_info.bucket_name'), '');
     });
 
-    test('tags: DELETE /v3/{project_id}/cts-tracker/{id}/tags/delete with a JSON body', NEEDS_TAGS, async () => {
+    test('tags: DELETE /v3/{project_id}/cts-tracker/{id}/tags/delete with a JSON body', async () => {
       await tf.expectOk({
         method: 'DELETE',
         path: `/v3/${pid}/cts-tracker/${trackerId}/tags/delete`,
@@ -454,7 +451,7 @@ describe('huaweicloud provider (golangsdk requests, chnsz OK codes)', () => {
       assert.deepEqual([...types].sort(), ['data_tracker', 'smn_notification', 'system_tracker']);
     });
 
-    test('huaweicloud_cts_operations: GET /v3/{project_id}/operations', NEEDS_CATALOGUES, async () => {
+    test('huaweicloud_cts_operations: GET /v3/{project_id}/operations', async () => {
       const res = await tf.expectOk({
         method: 'GET',
         path: `/v3/${pid}/operations`,
@@ -464,30 +461,30 @@ describe('huaweicloud provider (golangsdk requests, chnsz OK codes)', () => {
       assert.ok(operations.some((o) => (o['operation_list'] as string[]).includes('createTracker')));
     });
 
-    test('huaweicloud_cts_resources: GET /v3/{domain_id}/resources', NEEDS_CATALOGUES, async () => {
+    test('huaweicloud_cts_resources: GET /v3/{domain_id}/resources', async () => {
       const res = await tf.expectOk({ method: 'GET', path: `/v3/${svc.credential.domain_id}/resources` });
       assert.ok(Array.isArray(pathSearch(res.json, 'resources')));
     });
 
-    test('huaweicloud_cts_users: GET /v3/{project_id}/user-resources', NEEDS_CATALOGUES, async () => {
+    test('huaweicloud_cts_users: GET /v3/{project_id}/user-resources', async () => {
       const res = await tf.expectOk({ method: 'GET', path: `/v3/${pid}/user-resources` });
       const users = pathSearch(res.json, 'users') as Json[];
       assert.ok(users.some((u) => u['name'] === svc.credential.user));
     });
 
-    test('huaweicloud_cts_resource_tags: GET /v3/{project_id}/cts-tracker/{id}/tags', NEEDS_TAGS, async () => {
+    test('huaweicloud_cts_resource_tags: GET /v3/{project_id}/cts-tracker/{id}/tags', async () => {
       const tracker = await findSystemTracker();
       assert.ok(tracker);
       const res = await tf.expectOk({ method: 'GET', path: `/v3/${pid}/cts-tracker/${String(tracker['id'])}/tags` });
       assert.ok(Array.isArray(pathSearch(res.json, 'tags')));
     });
 
-    test('huaweicloud_cts_tags: GET /v3/{project_id}/cts-tracker/tags', NEEDS_TAGS, async () => {
+    test('huaweicloud_cts_tags: GET /v3/{project_id}/cts-tracker/tags', async () => {
       const res = await tf.expectOk({ method: 'GET', path: `/v3/${pid}/cts-tracker/tags` });
       assert.ok(Array.isArray(pathSearch(res.json, 'tags')));
     });
 
-    test('huaweicloud_cts_resource_tags_filter: POST resource-instances/filter', NEEDS_TAGS, async () => {
+    test('huaweicloud_cts_resource_tags_filter: POST resource-instances/filter', async () => {
       const res = await tf.expectOk({
         method: 'POST',
         path: `/v3/${pid}/cts-tracker/resource-instances/filter`,
@@ -502,14 +499,17 @@ describe('huaweicloud provider (golangsdk requests, chnsz OK codes)', () => {
   });
 
   describe('huaweicloud_cts_configuration', () => {
-    test('PUT then GET /v3/{project_id}/configuration', NEEDS_CONFIGURATION, async () => {
+    test('PUT then GET /v3/{project_id}/configuration', async () => {
+      // resource_huaweicloud_cts_configuration: both flags are required arguments; OkCodes [204].
       await tf.expectOk({
         method: 'PUT',
         path: `/v3/${pid}/configuration`,
-        body: { is_sync_global_trace: true },
+        body: { is_sync_global_trace: true, is_support_read_only: false, support_read_only_services: ['ECS'] },
+        okCodes: [204],
       });
       const res = await tf.expectOk({ method: 'GET', path: `/v3/${pid}/configuration` });
       assert.equal(pathSearch(res.json, 'is_sync_global_trace'), true);
+      assert.deepEqual(pathSearch(res.json, 'support_read_only_services'), ['ECS']);
     });
   });
 });
