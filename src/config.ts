@@ -47,6 +47,8 @@ export const ConfigSchema = Type.Object({
   tlsKey: Type.Optional(Type.String({ minLength: 1 })),
   /** Request bodies above this are refused; AK/SK-signed calls are limited to 12 MB by CTS. */
   bodyLimitBytes: Type.Integer({ minimum: 1024 }),
+  /** First wait before a failed notification webhook is retried; each further wait doubles (5 attempts). */
+  notifyRetryBaseMs: Type.Integer({ minimum: 1, maximum: 600_000 }),
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -65,6 +67,7 @@ export const DEFAULT_CONFIG: Config = {
   objectStore: 'fs',
   digestIntervalMs: 3_600_000,
   bodyLimitBytes: 12 * 1024 * 1024,
+  notifyRetryBaseMs: 1000,
 };
 
 /** Environment variable for each setting (`OPENCTS_DATA_DIR`, ...). */
@@ -90,6 +93,7 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   tlsCert: 'OPENCTS_TLS_CERT',
   tlsKey: 'OPENCTS_TLS_KEY',
   bodyLimitBytes: 'OPENCTS_BODY_LIMIT_BYTES',
+  notifyRetryBaseMs: 'OPENCTS_NOTIFY_RETRY_BASE',
 };
 
 export class ConfigError extends Error {
@@ -98,11 +102,12 @@ export class ConfigError extends Error {
 
 const NUMERIC_KEYS = new Set<keyof Config>(['port', 'bodyLimitBytes', 'retentionDays', 'authFailuresPerMinute']);
 /** Settings given as durations (`1s`, `60s`) or as milliseconds. */
-const DURATION_KEYS = new Set<keyof Config>(['flushIntervalMs', 'digestIntervalMs']);
+const DURATION_KEYS = new Set<keyof Config>(['flushIntervalMs', 'digestIntervalMs', 'notifyRetryBaseMs']);
 /** Config-file spellings of duration settings (`"flushInterval": "1s"`). */
 const FILE_ALIASES: Readonly<Record<string, keyof Config>> = {
   flushInterval: 'flushIntervalMs',
   digestInterval: 'digestIntervalMs',
+  notifyRetryBase: 'notifyRetryBaseMs',
 };
 
 function normaliseDurations(values: Record<string, unknown>): Record<string, unknown> {

@@ -11,6 +11,10 @@ import type { AuditRecorder } from '../service/audit-recorder.js';
 import type { TokenService } from '../service/token-service.js';
 import type { TraceService } from '../service/trace-service.js';
 import type { TrackerService } from '../service/tracker-service.js';
+import type { NotificationService } from '../service/notification-service.js';
+import type { QuotaService } from '../service/quota-service.js';
+import { registerNotificationRoutes } from './routes/notifications.js';
+import { registerTopicRoutes } from './routes/topics.js';
 import { registerTraceRoutes } from './routes/traces.js';
 import { registerDigestKeyRoutes } from './routes/digest-keys.js';
 import { registerCheckBucketRoutes } from './routes/checkbucket.js';
@@ -47,6 +51,8 @@ export interface ServerDeps {
   /** Reverse proxies whose X-Forwarded-For gives the caller's address (traces' source_ip). */
   readonly trustedProxies?: readonly string[];
   readonly metrics?: Metrics;
+  readonly notifications: NotificationService;
+  readonly quotas: QuotaService;
 }
 
 /**
@@ -139,5 +145,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerTraceRoutes(app, deps.traces);
   registerDigestKeyRoutes(app, deps.keys);
   registerCheckBucketRoutes(app, { objects: deps.objects, region: deps.region });
+  registerNotificationRoutes(app, { notifications: deps.notifications, quotas: deps.quotas });
+  registerTopicRoutes(app, deps.notifications);
   return app;
 }
