@@ -52,7 +52,7 @@ export function registerTopicRoutes(app: FastifyInstance, notifications: Notific
       schema: {
         summary: 'CreateTopic (OpenCTS extension)',
         description:
-          'Registers a topic URN of the caller\'s project (`urn:smn:…` or `urn:fss:…:function:default:…`) as a ' +
+          "Registers a topic URN of the caller's project (`urn:smn:…` or `urn:fss:…:function:default:…`) as a " +
           'webhook. The answer holds the HMAC secret of the X-OpenCTS-Signature header, shown only once.',
         tags,
         params: ProjectParams,

@@ -80,7 +80,11 @@ export const NotificationSchema = Type.Object(
     notification_name: Type.String(),
     operation_type: literals(OPERATION_TYPES),
     operations: Type.Array(
-      Type.Object({ service_type: Type.String(), resource_type: Type.String(), trace_names: Type.Array(Type.String()) }),
+      Type.Object({
+        service_type: Type.String(),
+        resource_type: Type.String(),
+        trace_names: Type.Array(Type.String()),
+      }),
     ),
     notify_user_list: Type.Array(Type.Object({ user_group: Type.String(), user_list: Type.Array(Type.String()) })),
     status: literals(NOTIFICATION_STATUSES),
@@ -115,7 +119,10 @@ export const TopicSchema = Type.Object({
 });
 
 export const CreateTopicBody = Type.Object({
-  urn: Type.String({ maxLength: 512, description: 'urn:smn:{region}:{project_id}:{name} or urn:fss:…:function:default:{name}' }),
+  urn: Type.String({
+    maxLength: 512,
+    description: 'urn:smn:{region}:{project_id}:{name} or urn:fss:…:function:default:{name}',
+  }),
   url: Type.String({ maxLength: 2048, description: 'webhook URL (http or https) that receives the messages' }),
 });
 

@@ -268,7 +268,5 @@ export function filterNotifications(
   name: string | undefined,
 ): Notification[] {
   if (type !== 'smn' && type !== 'fun') throw new CtsError('CTS.0410');
-  return existing.filter(
-    (n) => n.notification_type === type && (name === undefined || n.notification_name === name),
-  );
+  return existing.filter((n) => n.notification_type === type && (name === undefined || n.notification_name === name));
 }
