@@ -31,7 +31,10 @@ import {
 
 /** Attempts per message before it is dead-lettered. */
 export const MAX_ATTEMPTS = 5;
-const BATCH = 500;
+/** Traces read per step; a crash resends at most one batch's messages. */
+const BATCH = 200;
+/** Messages of one notification in flight at once. */
+const PARALLEL = 8;
 const MAX_BACKOFF_MS = 60_000;
 const RETRY_BATCH = 100;
 
@@ -126,7 +129,12 @@ export class Notifier {
       .finally(() => (this.retrying = undefined));
   }
 
-  /** Sends one notification's messages from its cursor until there is nothing new. */
+  /**
+   * Sends one notification's messages from its cursor until there is nothing new: a batch's
+   * matching traces go out PARALLEL at a time (so one slow answer does not hold the others), and
+   * the cursor moves past the batch once every one of its messages was answered 2xx or
+   * dead-lettered. Messages may therefore arrive out of order, and a crash resends at most a batch.
+   */
   private async runPump(initial: Notification, pump: Pump): Promise<void> {
     const { store } = this.deps;
     const id = initial.notification_id;
@@ -143,32 +151,30 @@ export class Notifier {
         Number.MAX_SAFE_INTEGER,
         BATCH,
       );
-      let handled = cursor;
-      for (const row of rows) {
-        if (notificationMatches(n, row.trace)) {
-          // Progress over the traces skipped so far is kept by this advance too.
-          const outcome = await this.deliver(n, row.trace, row.seq);
-          if (outcome === 'stopped') return;
-          if (outcome === 'gone') return;
+      const matching = rows.filter((row) => notificationMatches(n, row.trace));
+      let next = 0;
+      const worker = async () => {
+        while (next < matching.length && !this.stopped) {
+          const row = matching[next++]!;
+          await this.deliver(n, row.trace, row.seq);
         }
-        handled = row.seq;
-      }
-      if (rows.length > 0 && handled > cursor) {
-        if (!(await store.advanceNotificationCursor(id, handled))) return;
-      }
+      };
+      await Promise.all(Array.from({ length: Math.min(PARALLEL, matching.length) }, worker));
+      // A message cut short by stop() was neither answered nor dead-lettered: the cursor stays.
+      if (this.stopped) return;
+      if (rows.length > 0 && !(await store.advanceNotificationCursor(id, rows[rows.length - 1]!.seq))) return;
       if (rows.length < BATCH && !pump.again) return;
     }
   }
 
-  /** Delivers one message (with retries), then moves the cursor past it or dead-letters it. */
-  private async deliver(n: Notification, trace: Trace, seq: number): Promise<'sent' | 'dead' | 'stopped' | 'gone'> {
-    const { store } = this.deps;
+  /** Delivers one message (with retries); dead-letters it when every attempt failed. */
+  private async deliver(n: Notification, trace: Trace, seq: number): Promise<'sent' | 'dead' | 'stopped'> {
     const topicUrn = n.topic_id ?? '';
     const body = JSON.stringify(webhookMessage(n, topicUrn, toWireTrace(trace)));
     const key = idempotencyKey(trace.trace_id, n.notification_id);
     const { outcome, attempts } = await this.attempt(n.project_id, n.notification_id, topicUrn, body, key);
-    if (outcome.ok) return (await store.advanceNotificationCursor(n.notification_id, seq)) ? 'sent' : 'gone';
-    // An attempt cut short by stop() is no failure of the webhook: the message stays at the cursor.
+    if (outcome.ok) return 'sent';
+    // An attempt cut short by stop() is no failure of the webhook.
     if (this.stopped) return 'stopped';
     const letter: DeadLetter = {
       id: uuidv7(this.now()),
@@ -184,7 +190,7 @@ export class Notifier {
       failed_at: this.now(),
       retry_requested_at: null,
     };
-    await store.deadLetterNotification(letter);
+    await this.deps.store.deadLetterNotification(letter);
     this.deps.logger.warn(
       { notification: n.notification_id, trace: trace.trace_id, error: outcome.error, attempts },
       'notification message dead-lettered',

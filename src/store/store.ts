@@ -154,7 +154,10 @@ export interface Store {
   getTopicSecret(projectId: string, urn: string): Promise<TopicWithSecret | undefined>;
   /** Moves a notification's cursor forward; false when it has none (disabled or deleted meanwhile). */
   advanceNotificationCursor(notificationId: string, seq: number): Promise<boolean>;
-  /** Records a message that could not be delivered and moves the cursor past it, in one transaction. */
+  /**
+   * Records a message that could not be delivered (once per notification and trace: a repeat adds
+   * its attempts). The caller moves the cursor past it afterwards, with the messages around it.
+   */
   deadLetterNotification(letter: DeadLetter): Promise<void>;
   listDeadLetters(projectId: string): Promise<DeadLetter[]>;
   /** Dead letters whose retry was requested (the notifier re-sends them). */

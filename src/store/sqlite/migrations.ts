@@ -184,6 +184,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         failed_at          INTEGER NOT NULL,
         retry_requested_at INTEGER
       ) STRICT;
+      CREATE UNIQUE INDEX dead_letters_message ON notification_dead_letters (notification_id, trace_id);
       CREATE INDEX dead_letters_project ON notification_dead_letters (project_id, failed_at);
       CREATE INDEX dead_letters_retry ON notification_dead_letters (retry_requested_at)
         WHERE retry_requested_at IS NOT NULL;

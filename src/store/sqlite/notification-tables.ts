@@ -50,7 +50,9 @@ export class NotificationTables {
         `INSERT INTO notification_dead_letters (id, project_id, notification_id, notification_name, topic_urn, trace_id,
            trace_seq, body, attempts, last_error, failed_at, retry_requested_at)
          VALUES (@id, @project_id, @notification_id, @notification_name, @topic_urn, @trace_id,
-           @trace_seq, @body, @attempts, @last_error, @failed_at, @retry_requested_at)`,
+           @trace_seq, @body, @attempts, @last_error, @failed_at, @retry_requested_at)
+         ON CONFLICT (notification_id, trace_id) DO UPDATE SET attempts = attempts + excluded.attempts,
+           last_error = excluded.last_error, failed_at = excluded.failed_at`,
       ),
       listDeadLetters: db.prepare(
         'SELECT * FROM notification_dead_letters WHERE project_id = ? ORDER BY failed_at, id LIMIT 1000',
@@ -140,9 +142,9 @@ export class NotificationTables {
     return true;
   }
 
+  /** A message sent again after a crash that fails again stays one dead letter (with the attempts added up). */
   deadLetter(letter: DeadLetter): void {
     this.stmt.insertDeadLetter.run(letter);
-    this.advanceCursor(letter.notification_id, letter.trace_seq);
   }
 
   resolveDeadLetter(id: string): void {
