@@ -41,6 +41,8 @@ import { signedFetch } from '../support/signed-fetch.js';
 const SEED = fuzzSeed(0xf022);
 /** One generated call per run. */
 const RUNS = 1200;
+/** More runs as operations are added, so that every one is still fuzzed ≥ 50 times (uniform pick). */
+const RUNS_PER_OPERATION = 75;
 const MIN_CALLS = 1000;
 const HOUR = 3_600_000;
 const INGEST = 'POST /v3/{project_id}/traces';
@@ -713,7 +715,7 @@ describe('fuzzing every operation (property)', () => {
         }
         if (accepted) await restoreSystemTracker();
       }),
-      { seed: SEED, numRuns: RUNS },
+      { seed: SEED, numRuns: Math.max(RUNS, operations.length * RUNS_PER_OPERATION) },
     );
 
     // The API shows what the store holds; reported traces are the old ones plus accepted ingests.
