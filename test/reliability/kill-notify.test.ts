@@ -2,9 +2,11 @@
  * Key-event notification delivery is at-least-once across SIGKILL (src/notify/notifier.ts):
  * `opencts serve` runs as a real child process on one data dir whose topic was registered with the
  * stable CLI command (`opencts topics create`) and points at a webhook in this process; a
- * customized notification reports one of two trace names. Ingest loops report matching and
- * non-matching traces while the process is killed with SIGKILL again and again: at a random moment
- * (even runs) or right after a webhook message arrived (odd runs, so the notifier is mid-stream).
+ * customized notification reports one of two trace names; the webhook answers each message after
+ * ANSWER_DELAY_MS, so the server usually has messages waiting for their answer. Ingest loops report
+ * matching and non-matching traces while the process is killed with SIGKILL again and again: at a
+ * random moment (even runs) or while the webhook holds a message unanswered (odd runs: the server
+ * sent it and has not moved its cursor past it).
  * A last start ingests nothing and runs until the webhook has everything, then stops with SIGTERM.
  *
  * Then, for every matching trace the server recorded (ListTraces after the last start: the
@@ -13,7 +15,8 @@
  *  - every copy carries the same idempotency key `trace_id:notification_id`, so the receiver can
  *    drop the repeats (duplicates are counted and reported);
  * and no non-matching trace was ever sent. "A kill during delivery" is a kill while acknowledged
- * matching traces had not reached the webhook yet; at least MIN_KILLS_DURING_DELIVERY must be.
+ * matching traces had not reached the webhook yet or a message was waiting for its answer; at least
+ * MIN_KILLS_DURING_DELIVERY must be.
  *
  * Set OPENCTS_KILL_SEED to replay the random kill delays.
  */
@@ -50,6 +53,7 @@ const BATCH = 20;
 const PAUSE_MS = 30;
 const MIN_KILLS_DURING_DELIVERY = 3;
 const CATCH_UP_TIMEOUT_MS = 30_000;
+const ANSWER_DELAY_MS = 5;
 
 interface Message {
   notification_id: string;
@@ -82,7 +86,7 @@ test(
     const random = seededRandom(seed);
     const began = Date.now();
     const dataDir = await makeTempDir('opencts-kill-notify-');
-    const hook = await startWebhookReceiver();
+    const hook = await startWebhookReceiver('/hook', { answerDelayMs: ANSWER_DELAY_MS });
     try {
       const admin = await createKey(dataDir, IDS, 'kim', 'admin');
       const reporter = await createKey(dataDir, IDS, 'ecs-service', 'service');
@@ -160,24 +164,21 @@ test(
         });
         const window = KILL_DELAY_MIN_MS + random() * (KILL_DELAY_MAX_MS - KILL_DELAY_MIN_MS);
         const onMessage = run % 2 === 1;
+        await sleep(onMessage ? window / 2 : window);
         if (onMessage) {
-          const before = hook.messages.length;
-          await Promise.race([
-            sleep(window),
-            hook.waitFor((ms) => ms.length > before + 5, window).catch(() => undefined),
-          ]);
-        } else {
-          await sleep(window);
+          const until = Date.now() + window / 2;
+          while (hook.inFlight() === 0 && Date.now() < until) await sleep(1);
         }
         const have = received();
         const backlog = [...acked].filter((id) => !have.has(id)).length;
+        const unanswered = hook.inFlight();
         await stopWith(served, 'SIGKILL', 'SIGKILL');
         stop = true;
         await Promise.all(loops);
-        if (backlog > 0) killsDuringDelivery++;
+        if (backlog > 0 || unanswered > 0) killsDuringDelivery++;
         serverErrors.push(...errorLines(served.output()).map((line) => `run ${run}: ${line}`));
         runs.push(
-          `run ${run}: killed ${onMessage ? 'after messages' : 'at random'} at ${Math.round(window)} ms, backlog ${backlog}, acked ${acked.size}, received ${hook.messages.length}`,
+          `run ${run}: killed ${onMessage ? 'after messages' : 'at random'} at ${Math.round(window)} ms, backlog ${backlog}, unanswered ${unanswered}, acked ${acked.size}, received ${hook.messages.length}`,
         );
       }
 
@@ -226,7 +227,7 @@ test(
         duplicates += copies.length - 1;
       }
       t.diagnostic(
-        `${runs.length} kills (${killsDuringDelivery} with messages not yet delivered); ${acked.size} acknowledged and ` +
+        `${runs.length} kills (${killsDuringDelivery} with messages not yet delivered or answered); ${acked.size} acknowledged and ` +
           `${recorded.length} recorded matching traces; ${hook.messages.length} messages, ${duplicates} repeats ` +
           '(dropped by idempotency key)',
       );

@@ -20,14 +20,20 @@ export interface WebhookReceiver {
   readonly messages: ReceivedMessage[];
   /** Status of every answer from now on (200 by default). */
   answer(status: number): void;
+  /** Messages received and not answered yet (with an answer delay, the server waits on them). */
+  inFlight(): number;
   /** Resolves once `predicate` holds for the messages received so far (checked on each arrival). */
   waitFor(predicate: (messages: readonly ReceivedMessage[]) => boolean, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startWebhookReceiver(path = '/hook'): Promise<WebhookReceiver> {
+export async function startWebhookReceiver(
+  path = '/hook',
+  options: { answerDelayMs?: number } = {},
+): Promise<WebhookReceiver> {
   const messages: ReceivedMessage[] = [];
   let status = 200;
+  let pending = 0;
   const waiters = new Set<() => void>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -36,7 +42,13 @@ export async function startWebhookReceiver(path = '/hook'): Promise<WebhookRecei
       const receivedAt = performance.timeOrigin + performance.now();
       const answer = req.method === 'POST' && req.url === path ? status : 404;
       messages.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), receivedAt, status: answer });
-      res.writeHead(answer, { 'content-type': 'text/plain' }).end(answer === 200 ? 'ok' : 'no');
+      pending++;
+      const respond = () => {
+        pending--;
+        if (!res.destroyed) res.writeHead(answer, { 'content-type': 'text/plain' }).end(answer === 200 ? 'ok' : 'no');
+      };
+      if (options.answerDelayMs) setTimeout(respond, options.answerDelayMs);
+      else respond();
       for (const wake of waiters) wake();
     });
   });
@@ -50,6 +62,7 @@ export async function startWebhookReceiver(path = '/hook'): Promise<WebhookRecei
     answer: (s) => {
       status = s;
     },
+    inFlight: () => pending,
     waitFor: (predicate, timeoutMs = 10_000) =>
       new Promise<void>((resolve, reject) => {
         if (predicate(messages)) return resolve();
