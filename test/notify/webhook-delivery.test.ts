@@ -216,6 +216,15 @@ describe('notification delivery to webhooks', () => {
       body: { ids: ['01900000-0000-7000-8000-000000000000'] },
     });
     assert.equal(unknown.status, 404);
+    // No body at all means every dead letter of the project (here: toBroken's first one is left).
+    const left = (await listFailures()).map((f) => f.id).sort();
+    assert.equal(left.length, 1);
+    const all = await signedFetch(svc.url, svc.credential, {
+      method: 'POST',
+      path: `/opencts/v1/${pid}/notifications/failures/retry`,
+    });
+    assert.equal(all.status, 200, all.text);
+    assert.deepEqual((all.json as { retried: string[] }).retried.sort(), left);
   });
 
   test('retry through the CLI: a dead letter is sent again by the running server', async () => {

@@ -131,6 +131,10 @@ export function registerTopicRoutes(app: FastifyInstance, notifications: Notific
         body: RetryFailuresBody,
         response: { 200: RetryFailuresResponse, ...errors },
       },
+      // `POST …/retry` with no body at all means "all of them", like `{}` (runs after authentication).
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
     },
     async (request) => {
       const body = request.body as { ids?: string[] } | undefined;
