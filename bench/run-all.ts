@@ -7,6 +7,7 @@
  * list-traces (ListTraces latency and req/s at 1,000,000 traces; loading them takes minutes),
  * traced-writes (tracker updates committed with their trace vs raw single-row commits) and
  * tracker-writes (create/delete cycles vs raw commits and bare Fastify). Each takes a few minutes.
+ * notification-latency: trace commit → webhook received, p50/p99, vs a raw local POST round trip.
  *
  * Usage: node dist/bench/run-all.js [args for every benchmark]   (or `npm run bench`)
  */

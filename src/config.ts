@@ -49,6 +49,8 @@ export const ConfigSchema = Type.Object({
   bodyLimitBytes: Type.Integer({ minimum: 1024 }),
   /** JSON file of auditable operations that ListOperations lists besides those seen in traces. */
   operationsCatalogue: Type.Optional(Type.String({ minLength: 1 })),
+  /** First wait before a failed notification webhook is retried; each further wait doubles (5 attempts). */
+  notifyRetryBaseMs: Type.Integer({ minimum: 1, maximum: 600_000 }),
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -67,6 +69,7 @@ export const DEFAULT_CONFIG: Config = {
   objectStore: 'fs',
   digestIntervalMs: 3_600_000,
   bodyLimitBytes: 12 * 1024 * 1024,
+  notifyRetryBaseMs: 1000,
 };
 
 /** Environment variable for each setting (`OPENCTS_DATA_DIR`, ...). */
@@ -93,6 +96,7 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   tlsKey: 'OPENCTS_TLS_KEY',
   bodyLimitBytes: 'OPENCTS_BODY_LIMIT_BYTES',
   operationsCatalogue: 'OPENCTS_OPERATIONS_CATALOGUE',
+  notifyRetryBaseMs: 'OPENCTS_NOTIFY_RETRY_BASE',
 };
 
 export class ConfigError extends Error {
@@ -101,11 +105,12 @@ export class ConfigError extends Error {
 
 const NUMERIC_KEYS = new Set<keyof Config>(['port', 'bodyLimitBytes', 'retentionDays', 'authFailuresPerMinute']);
 /** Settings given as durations (`1s`, `60s`) or as milliseconds. */
-const DURATION_KEYS = new Set<keyof Config>(['flushIntervalMs', 'digestIntervalMs']);
+const DURATION_KEYS = new Set<keyof Config>(['flushIntervalMs', 'digestIntervalMs', 'notifyRetryBaseMs']);
 /** Config-file spellings of duration settings (`"flushInterval": "1s"`). */
 const FILE_ALIASES: Readonly<Record<string, keyof Config>> = {
   flushInterval: 'flushIntervalMs',
   digestInterval: 'digestIntervalMs',
+  notifyRetryBase: 'notifyRetryBaseMs',
 };
 
 function normaliseDurations(values: Record<string, unknown>): Record<string, unknown> {

@@ -27,6 +27,9 @@ import { TagService } from './service/tag-service.js';
 import { ConfigurationService } from './service/configuration-service.js';
 import { CatalogueService } from './service/catalogue-service.js';
 import { loadOperationsCatalogue } from './service/operations-catalogue-file.js';
+import { NotificationService } from './service/notification-service.js';
+import { QuotaService } from './service/quota-service.js';
+import { Notifier } from './notify/notifier.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const RETENTION_PURGE_INTERVAL_MS = 60_000;
@@ -53,6 +56,8 @@ export interface Runtime {
   readonly tags: TagService;
   readonly configuration: ConfigurationService;
   readonly catalogue: CatalogueService;
+  readonly notifications: NotificationService;
+  readonly quotas: QuotaService;
   close(): Promise<void>;
 }
 
@@ -82,6 +87,8 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     keys: new SigningKeys(store, secrets),
     trackers: new TrackerService({ store, buckets: objects, region: config.region, audit }),
     traces: new TraceService({ store, retentionMs: config.retentionDays * DAY_MS }),
+    notifications: new NotificationService({ store, audit }),
+    quotas: new QuotaService(store),
     tokens: new TokenService(store, secrets),
     tags: new TagService(store, audit),
     configuration: new ConfigurationService(store, audit),
@@ -116,6 +123,7 @@ export interface RunningService {
   /** `http://host:port` actually bound (port 0 resolves to the real port). */
   readonly url: string;
   readonly delivery: DeliveryWorker;
+  readonly notifier: Notifier;
   /** Credentials created on first start, if this start created them. */
   readonly bootstrap?: { credential: IssuedCredential; file: string };
   close(): Promise<void>;
@@ -148,6 +156,8 @@ export async function startService(config: Config, logger: Logger = createLogger
       logger,
       bodyLimitBytes: config.bodyLimitBytes,
       trustedProxies: config.trustedProxies,
+      notifications: runtime.notifications,
+      quotas: runtime.quotas,
     });
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     // First-start credentials are written before the port opens: whoever waits for `GET /` to
@@ -185,18 +195,21 @@ export async function startService(config: Config, logger: Logger = createLogger
     });
     await runtime.keys.current(); // the signing key pair exists from the first start
     delivery.start();
+    const notifier = new Notifier({ store: runtime.store, logger, retryBaseMs: config.notifyRetryBaseMs });
+    notifier.start();
     let closing: Promise<void> | undefined;
     return {
       runtime,
       app,
       url: `${scheme}://${host}:${port}`,
       delivery,
+      notifier,
       ...(bootstrap ? { bootstrap } : {}),
       close: () => {
         // Stop accepting, let in-flight requests finish, then flush and close the store.
         closing ??= app
           .close()
-          .then(() => Promise.all([purge.stop(), delivery.stop()]))
+          .then(() => Promise.all([purge.stop(), delivery.stop(), notifier.stop()]))
           .then(() => runtime.close());
         return closing;
       },

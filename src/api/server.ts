@@ -16,6 +16,10 @@ import type { ConfigurationService } from '../service/configuration-service.js';
 import type { CatalogueService } from '../service/catalogue-service.js';
 import { registerTagRoutes } from './routes/tags.js';
 import { collectSelfOperations, registerCatalogueRoutes, registerConfigurationRoutes } from './routes/catalogue.js';
+import type { NotificationService } from '../service/notification-service.js';
+import type { QuotaService } from '../service/quota-service.js';
+import { registerNotificationRoutes } from './routes/notifications.js';
+import { registerTopicRoutes } from './routes/topics.js';
 import { registerTraceRoutes } from './routes/traces.js';
 import { registerDigestKeyRoutes } from './routes/digest-keys.js';
 import { registerCheckBucketRoutes } from './routes/checkbucket.js';
@@ -56,6 +60,8 @@ export interface ServerDeps {
   /** Reverse proxies whose X-Forwarded-For gives the caller's address (traces' source_ip). */
   readonly trustedProxies?: readonly string[];
   readonly metrics?: Metrics;
+  readonly notifications: NotificationService;
+  readonly quotas: QuotaService;
 }
 
 /**
@@ -153,5 +159,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerTagRoutes(app, deps.tags);
   registerCatalogueRoutes(app, deps.catalogue);
   registerConfigurationRoutes(app, deps.configuration);
+  registerNotificationRoutes(app, { notifications: deps.notifications, quotas: deps.quotas });
+  registerTopicRoutes(app, deps.notifications);
   return app;
 }

@@ -7,6 +7,7 @@ import { registerVerifyCommand } from './verify.js';
 import { registerUserCommands } from './users.js';
 import { registerTraceCommands } from './traces.js';
 import { registerTrackerCommands } from './trackers.js';
+import { registerTopicCommands } from './topics.js';
 
 export function buildProgram(): Command {
   const program = new Command('opencts')
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerVerifyCommand(program);
   registerTrackerCommands(program);
   registerTraceCommands(program);
+  registerTopicCommands(program);
   return program;
 }
 

@@ -8,6 +8,8 @@ import type { Trace } from '../core/trace/trace.js';
 import type { Tag } from '../core/tag/tags.js';
 import type { CtsConfiguration } from '../core/configuration.js';
 import type { OperationEntry } from '../core/catalogue/operations.js';
+import type { Notification } from '../core/notification/notification.js';
+import type { Topic } from '../core/notification/topic.js';
 
 import type { Role } from '../core/authz.js';
 export { ROLES, type Role } from '../core/authz.js';
@@ -184,7 +186,89 @@ export interface Store {
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   /** Adds a key and retires the others (they stay listed for verification). */
   addSigningKey(key: SigningKeyRecord): Promise<void>;
+
+  /** Key-event notifications and their topics (spec §1.7). */
+  listNotifications(projectId: string): Promise<Notification[]>;
+  listTopics(projectId: string): Promise<Topic[]>;
+  /**
+   * Decides and commits a change to a project's notifications and topics (and dead-letter retry
+   * requests) with the traces that record it, in one transaction. An enabled notification gets
+   * its delivery cursor at the newest trace committed before the change; disabling or deleting
+   * one removes its cursor, so it never holds back the retention purge.
+   */
+  changeNotifications<T>(projectId: string, planner: NotificationPlanner<T>): Promise<T>;
+  /** Every enabled notification of every project (the notifier). */
+  listEnabledNotifications(): Promise<Notification[]>;
+  /** A topic with its secret opened (the notifier signs with it). */
+  getTopicSecret(projectId: string, urn: string): Promise<TopicWithSecret | undefined>;
+  /** Moves a notification's cursor forward; false when it has none (disabled or deleted meanwhile). */
+  advanceNotificationCursor(notificationId: string, seq: number): Promise<boolean>;
+  /**
+   * Records a message that could not be delivered (once per notification and trace: a repeat adds
+   * its attempts). The caller moves the cursor past it afterwards, with the messages around it.
+   */
+  deadLetterNotification(letter: DeadLetter): Promise<void>;
+  listDeadLetters(projectId: string): Promise<DeadLetter[]>;
+  /** Dead letters whose retry was requested (the notifier re-sends them). */
+  listRetryRequested(limit: number): Promise<DeadLetter[]>;
+  /** A retried dead letter was delivered: it leaves the list. */
+  resolveDeadLetter(id: string): Promise<void>;
+  /** A retried dead letter failed again: it stays, with its new count and error. */
+  failDeadLetterRetry(id: string, attempts: number, error: string, at: number): Promise<void>;
+  /**
+   * Calls `listener` after every commit that added traces (the notifier wakes on it instead of
+   * polling); returns the function that unsubscribes. Other processes' commits are not seen.
+   */
+  onTracesCommitted(listener: () => void): () => void;
 }
+
+/** The trace-cursor consumer name of a notification's delivery. */
+export function notificationConsumer(notificationId: string): string {
+  return `notify:${notificationId}`;
+}
+
+export interface TopicWithSecret extends Topic {
+  /** The HMAC-SHA256 key of the topic's webhook signatures (plaintext; sealed at rest). */
+  readonly secret: string;
+}
+
+/** A notification message that failed MAX attempts in a row (OpenCTS extension). */
+export interface DeadLetter {
+  readonly id: string;
+  readonly project_id: string;
+  readonly notification_id: string;
+  readonly notification_name: string;
+  readonly topic_urn: string;
+  readonly trace_id: string;
+  readonly trace_seq: number;
+  /** The webhook body as it was sent (JSON text). */
+  readonly body: string;
+  readonly attempts: number;
+  readonly last_error: string;
+  readonly failed_at: number;
+  readonly retry_requested_at: number | null;
+}
+
+export interface NotificationState {
+  readonly notifications: readonly Notification[];
+  readonly topics: readonly Topic[];
+  readonly trackers: readonly Tracker[];
+  /** The project's dead letters, read on demand. */
+  deadLetters(): DeadLetter[];
+}
+
+export interface NotificationChange<T> {
+  readonly upsert?: readonly Notification[];
+  readonly remove?: readonly string[];
+  readonly addTopics?: readonly TopicWithSecret[];
+  readonly removeTopics?: readonly string[];
+  /** Dead letters (ids) to send again. */
+  readonly retryDeadLetters?: readonly string[];
+  readonly traces?: readonly Trace[];
+  readonly result: T;
+}
+
+export type NotificationPlanner<T> = (state: NotificationState) => NotificationChange<T>;
 
 /** Durable progress of one tracker's delivery and digest chain. */
 export interface DeliveryState {

@@ -19,6 +19,7 @@ const DELIVERY_LATENCY = fileURLToPath(new URL('../../bench/delivery-latency.js'
 const DELIVERY_THROUGHPUT = fileURLToPath(new URL('../../bench/delivery-throughput.js', import.meta.url));
 const VERIFY_SPEED = fileURLToPath(new URL('../../bench/verify-speed.js', import.meta.url));
 const SIGNATURE_VERIFY = fileURLToPath(new URL('../../bench/signature-verify.js', import.meta.url));
+const NOTIFICATION_LATENCY = fileURLToPath(new URL('../../bench/notification-latency.js', import.meta.url));
 
 async function runBenchmark(file: string, args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
   return execFileAsync(process.execPath, [file, ...args], { timeout: 55_000, maxBuffer: 16 * 1024 * 1024 }).catch(
@@ -222,4 +223,33 @@ describe('benchmarks run', { concurrency: true }, () => {
     assert.match(stdout, /verifySignature, incl\. parsing Authorization \(the server path\) \| [\d,]+/);
     assert.match(stdout, /ratio: verification ÷ raw HMAC\s+\| \d+\.\d\d×/);
   });
+});
+
+// After the concurrent runs above, so that it does not add to their load (their ratios are small).
+describe('notification benchmark run', () => {
+  test(
+    'notification-latency at a tiny size: every acknowledged trace reaches the webhook, with its ratio to a raw POST',
+    { timeout: 60_000 },
+    async () => {
+      const { stdout } = await runBenchmark(NOTIFICATION_LATENCY, [
+        '--duration',
+        '1',
+        '--warmup',
+        '0',
+        '--rate',
+        '50',
+        '--raw-posts',
+        '50',
+      ]);
+      const [row] = tableRows(stdout, 'path', 'p99 ms');
+      assert.equal(row!['path'], 'trace → webhook');
+      assert.ok(figure(row!['n']) > 0);
+      assert.ok(figure(row!['p50 ms']) > 0 && figure(row!['p99 ms']) >= figure(row!['p50 ms']));
+      assert.match(row!['p99 ÷ raw p99'] ?? '', /^\d+\.\d\d×$/);
+      const [counts] = tableRows(stdout, 'sent', 'missing');
+      assert.equal(counts!['missing'], '0');
+      assert.equal(counts!['acknowledged'], counts!['sent']);
+      assert.doesNotMatch(stdout, /ERRORS/);
+    },
+  );
 });

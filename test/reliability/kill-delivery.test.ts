@@ -27,14 +27,22 @@
  * depends on timing.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { OPENCTS_BIN, REPO_ROOT, runCli } from '../support/cli.js';
+import {
+  createKey as createKeyFor,
+  errorLines,
+  killAllAndWait,
+  listAllSystemTraces,
+  seededRandom,
+  serve as serveWith,
+  stopWith,
+  type KillWireTrace as WireTrace,
+} from '../support/kill-harness.js';
 import { makeTempDir } from '../support/service.js';
 import { signedFetch, type SigningKey } from '../support/signed-fetch.js';
 import {
@@ -86,8 +94,6 @@ const SERVICES = Array.from({ length: 40 }, (_, i) => `SVC${String.fromCharCode(
 const KILL_DELAY_MIN_MS = 500;
 const KILL_DELAY_MAX_MS = 3000;
 const OBJECT_POLL_MS = 20;
-const EXIT_TIMEOUT_MS = 10_000;
-const START_TIMEOUT_MS = 20_000;
 /** How long the last start may take to deliver everything recorded. */
 const CATCH_UP_TIMEOUT_MS = 30_000;
 
@@ -107,19 +113,9 @@ interface Call {
   error?: string;
 }
 
-interface WireTrace {
-  readonly trace_id: string;
-  readonly service_type: string;
-  readonly trace_name: string;
-  readonly request_id?: string;
-}
-
-interface Served {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly exited: Promise<number | string>;
-  output(): string;
-}
+const serve = (dataDir: string) => serveWith(dataDir, ['--flush-interval', '1s']);
+const createKey = (dataDir: string, user: string, role: 'admin' | 'service'): Promise<SigningKey> =>
+  createKeyFor(dataDir, { projectId: PROJECT_ID, domainId: DOMAIN_ID }, user, role);
 
 /** What the store said right after a kill. */
 interface KillSnapshot {
@@ -143,111 +139,6 @@ interface RunReport {
   readonly inFlightCalls: number;
   readonly filesLoggedThisRun: number;
   readonly snapshot: KillSnapshot;
-}
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Every child this file started, so none outlives the test, whatever fails. */
-const children = new Set<ChildProcess>();
-
-function alive(child: ChildProcess): boolean {
-  return child.exitCode === null && child.signalCode === null;
-}
-
-function killAll(): void {
-  for (const child of children) if (alive(child)) child.kill('SIGKILL');
-}
-process.once('exit', killAll);
-
-/** As in kill-traced-writes: the child is registered before it is waited for. */
-function serve(dataDir: string): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    [OPENCTS_BIN, 'serve', '--port', '0', '--log-level', 'warn', '--flush-interval', '1s', '--data-dir', dataDir],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.add(child);
-  const exited = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
-  );
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`serve did not start: ${output}`));
-    }, START_TIMEOUT_MS);
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    child.stdout?.on('data', (d: Buffer) => {
-      output += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]!, exited, output: () => output });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code}: ${output}`));
-    });
-  });
-}
-
-async function stopWith(served: Served, signal: 'SIGKILL' | 'SIGTERM', expected: number | string): Promise<void> {
-  served.child.kill(signal);
-  const result = await Promise.race([served.exited, sleep(EXIT_TIMEOUT_MS, 'timeout', { ref: false })]);
-  assert.equal(result, expected, `the child ended with ${expected} after ${signal}: ${served.output()}`);
-}
-
-/** Lines the server logged at error level (pino JSON: level 50 and up). */
-function errorLines(output: string): string[] {
-  return output.split('\n').filter((line) => /"level":(5\d|60)/.test(line));
-}
-
-async function createKey(dataDir: string, user: string, role: 'admin' | 'service'): Promise<SigningKey> {
-  const created = await runCli([
-    'credentials',
-    'create',
-    '--data-dir',
-    dataDir,
-    '--project-id',
-    PROJECT_ID,
-    '--domain-id',
-    DOMAIN_ID,
-    '--user',
-    user,
-    '--role',
-    role,
-    '--json',
-  ]);
-  assert.equal(created.code, 0, created.stderr);
-  return JSON.parse(created.stdout) as SigningKey;
-}
-
-async function listAllSystemTraces(url: string, key: SigningKey, from: number): Promise<WireTrace[]> {
-  const traces: WireTrace[] = [];
-  let next: string | undefined;
-  for (let page = 0; page < 100_000; page++) {
-    const res = await signedFetch(url, key, {
-      path: `/v3/${key.project_id}/traces`,
-      query: { trace_type: 'system', limit: 200, from, next },
-    });
-    assert.equal(res.status, 200, res.text);
-    const body = res.json as { traces: WireTrace[]; meta_data: { marker?: string | null } };
-    traces.push(...body.traces);
-    next = body.meta_data.marker ?? undefined;
-    if (!next || body.traces.length === 0) return traces;
-  }
-  assert.fail('ListTraces paging did not end');
 }
 
 /**
@@ -619,12 +510,7 @@ test(
         `only ${killsMidBatch()} kills after some of a batch's objects were written`,
       );
     } finally {
-      killAll();
-      await Promise.all(
-        [...children].map((child) =>
-          alive(child) ? new Promise((resolve) => child.once('exit', resolve)) : undefined,
-        ),
-      );
+      await killAllAndWait();
       await rm(dataDir, { recursive: true, force: true });
       await rm(scratch, { recursive: true, force: true });
     }

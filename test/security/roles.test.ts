@@ -4,7 +4,9 @@
  * an authenticated caller leaves a `warning` trace naming the operation and the caller.
  *
  * read = GET operations, POST /checkbucket and the tag filter/count POSTs: admin + readonly; write =
- * tracker (v3 and v1.0), tag and configuration changes: admin only; ingest = POST /traces: service only.
+ * tracker (v3 and v1.0), notification, tag and configuration changes, topics (listing included: webhook
+ * URLs may hold tokens) and dead-letter retry: admin only; ingest = POST /traces: service only. The
+ * project-scoped OpenCTS extensions under /opencts/v1/{project_id} are pinned here too.
  */
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
@@ -30,6 +32,9 @@ interface Expectation {
 }
 
 const DATA_BUCKET = 'roles-bucket';
+const topicUrn = (region: string, pid: string, name: string) => `urn:smn:${region}:${pid}:${name}`;
+/** Made in before(): the notification PUT and DELETE act on, the topic DELETE removes. */
+const fixture = { notificationId: '' };
 
 /**
  * The pinned matrix, `METHOD path` as in the OpenAPI document. Executed in this order, refused roles
@@ -287,6 +292,119 @@ const MATRIX: Readonly<Record<string, Expectation>> = {
       body: { is_sync_global_trace: true, is_support_read_only: false, support_read_only_services: ['ECS'] },
     }),
   },
+  'POST /opencts/v1/{project_id}/topics': {
+    operation: 'createTopic',
+    admin: 'allowed',
+    readonly: '403',
+    service: '403',
+    status: 201,
+    call: ({ projectId: pid, region }) => ({
+      method: 'POST',
+      path: `/opencts/v1/${pid}/topics`,
+      body: { urn: topicUrn(region, pid, 'roles_topic'), url: 'http://127.0.0.1:9/hook' },
+    }),
+  },
+  'GET /opencts/v1/{project_id}/topics': {
+    operation: 'listTopics',
+    admin: 'allowed',
+    readonly: '403',
+    service: '403',
+    status: 200,
+    call: ({ projectId: pid }) => ({ method: 'GET', path: `/opencts/v1/${pid}/topics` }),
+  },
+  'DELETE /opencts/v1/{project_id}/topics': {
+    operation: 'deleteTopic',
+    admin: 'allowed',
+    readonly: '403',
+    service: '403',
+    status: 204,
+    call: ({ projectId: pid, region }) => ({
+      method: 'DELETE',
+      path: `/opencts/v1/${pid}/topics`,
+      query: { urn: topicUrn(region, pid, 'roles_spare') },
+    }),
+  },
+  'POST /v3/{project_id}/notifications': {
+    operation: 'createNotification',
+    admin: 'allowed',
+    readonly: '403',
+    service: '403',
+    status: 201,
+    call: ({ projectId: pid, region }) => ({
+      method: 'POST',
+      path: `/v3/${pid}/notifications`,
+      body: {
+        notification_name: 'rolesNotify',
+        operation_type: 'complete',
+        topic_id: topicUrn(region, pid, 'roles_topic'),
+      },
+    }),
+  },
+  'PUT /v3/{project_id}/notifications': {
+    operation: 'updateNotification',
+    admin: 'allowed',
+    readonly: '403',
+    service: '403',
+    status: 200,
+    call: ({ projectId: pid }) => ({
+      method: 'PUT',
+      path: `/v3/${pid}/notifications`,
+      body: {
+        notification_id: fixture.notificationId,
+        notification_name: 'rolesFixture',
+        operation_type: 'complete',
+        status: 'disabled',
+      },
+    }),
+  },
+  'GET /v3/{project_id}/notifications/{notification_type}': {
+    operation: 'listNotifications',
+    admin: 'allowed',
+    readonly: 'allowed',
+    service: '403',
+    status: 200,
+    call: ({ projectId: pid }) => ({ method: 'GET', path: `/v3/${pid}/notifications/smn` }),
+  },
+  'DELETE /v3/{project_id}/notifications': {
+    operation: 'deleteNotification',
+    admin: 'allowed',
+    readonly: '403',
+    service: '403',
+    status: 204,
+    call: ({ projectId: pid }) => ({
+      method: 'DELETE',
+      path: `/v3/${pid}/notifications`,
+      query: { notification_id: fixture.notificationId },
+    }),
+  },
+  'GET /v3/{project_id}/quotas': {
+    operation: 'listQuotas',
+    admin: 'allowed',
+    readonly: 'allowed',
+    service: '403',
+    status: 200,
+    call: ({ projectId: pid }) => ({ method: 'GET', path: `/v3/${pid}/quotas` }),
+  },
+  'GET /opencts/v1/{project_id}/notifications/failures': {
+    operation: 'listNotificationFailures',
+    admin: 'allowed',
+    readonly: 'allowed',
+    service: '403',
+    status: 200,
+    call: ({ projectId: pid }) => ({ method: 'GET', path: `/opencts/v1/${pid}/notifications/failures` }),
+  },
+  'POST /opencts/v1/{project_id}/notifications/failures/retry': {
+    operation: 'retryNotificationFailures',
+    admin: 'allowed',
+    readonly: '403',
+    service: '403',
+    status: 200,
+    call: ({ projectId: pid }) => ({
+      method: 'POST',
+      path: `/opencts/v1/${pid}/notifications/failures/retry`,
+      body: {},
+    }),
+  },
   'POST /v3/{project_id}/traces': {
     operation: 'putTraces',
     admin: '403',
@@ -350,11 +468,24 @@ describe('role matrix', () => {
     });
     assert.equal(system.status, 201, system.text);
     systemTrackerId = (system.json as { id: string }).id;
+    const pid = svc.credential.project_id;
+    const region = svc.service.runtime.config.region;
+    const spare = await signedFetch(svc.url, keys.admin, {
+      path: `/opencts/v1/${pid}/topics`,
+      body: { urn: topicUrn(region, pid, 'roles_spare'), url: 'http://127.0.0.1:9/spare' },
+    });
+    assert.equal(spare.status, 201, spare.text);
+    const made = await signedFetch(svc.url, keys.admin, {
+      path: `/v3/${pid}/notifications`,
+      body: { notification_name: 'rolesFixture', operation_type: 'complete' },
+    });
+    assert.equal(made.status, 201, made.text);
+    fixture.notificationId = (made.json as { notification_id: string }).notification_id;
     const res = await fetch(`${svc.url}/openapi.json`);
     assert.equal(res.status, 200);
     const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
     registered = Object.entries(doc.paths)
-      .filter(([p]) => /^\/v(3|1\.0|2\.0)\//.test(p))
+      .filter(([p]) => /^\/v(3|1\.0|2\.0)\//.test(p) || p.startsWith('/opencts/v1/{project_id}/'))
       .flatMap(([p, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${p}`));
   });
   after(() => svc.close());

@@ -174,6 +174,47 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 7,
+    name: 'key-event notifications, topics, dead letters',
+    sql: `
+      CREATE TABLE notifications (
+        notification_id   TEXT PRIMARY KEY,
+        project_id        TEXT NOT NULL REFERENCES projects(project_id),
+        notification_name TEXT NOT NULL,
+        status            TEXT NOT NULL,
+        body              TEXT NOT NULL,
+        UNIQUE (project_id, notification_name)
+      ) STRICT;
+      CREATE INDEX notifications_status ON notifications (status);
+      CREATE TABLE topics (
+        urn           TEXT PRIMARY KEY,
+        project_id    TEXT NOT NULL REFERENCES projects(project_id),
+        url           TEXT NOT NULL,
+        secret_sealed TEXT NOT NULL,
+        created_at    INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX topics_project ON topics (project_id);
+      CREATE TABLE notification_dead_letters (
+        id                 TEXT PRIMARY KEY,
+        project_id         TEXT NOT NULL,
+        notification_id    TEXT NOT NULL,
+        notification_name  TEXT NOT NULL,
+        topic_urn          TEXT NOT NULL,
+        trace_id           TEXT NOT NULL,
+        trace_seq          INTEGER NOT NULL,
+        body               TEXT NOT NULL,
+        attempts           INTEGER NOT NULL,
+        last_error         TEXT NOT NULL,
+        failed_at          INTEGER NOT NULL,
+        retry_requested_at INTEGER
+      ) STRICT;
+      CREATE UNIQUE INDEX dead_letters_message ON notification_dead_letters (notification_id, trace_id);
+      CREATE INDEX dead_letters_project ON notification_dead_letters (project_id, failed_at);
+      CREATE INDEX dead_letters_retry ON notification_dead_letters (retry_requested_at)
+        WHERE retry_requested_at IS NOT NULL;
+    `,
+  },
+  {
     version: 8,
     name: 'tracker tags, project configuration, catalogue of seen operations and users',
     // Tags go with their tracker (ON DELETE CASCADE). trace_operations and trace_users are kept

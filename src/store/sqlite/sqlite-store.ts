@@ -24,10 +24,16 @@ import {
   type ConfigurationPlanner,
   type TagPlanner,
   type TrackerTag,
+  type DeadLetter,
+  type NotificationPlanner,
+  type TopicWithSecret,
 } from '../store.js';
 import type { CtsConfiguration } from '../../core/configuration.js';
 import type { OperationEntry } from '../../core/catalogue/operations.js';
 import { TraceCatalogue, newNotes, type CatalogueNotes } from './trace-catalogue.js';
+import type { Notification } from '../../core/notification/notification.js';
+import type { Topic } from '../../core/notification/topic.js';
+import { NotificationTables } from './notification-tables.js';
 import { SecretBox } from '../secret-box.js';
 import { TraceQueryCache } from './trace-queries.js';
 import { GroupCommit } from './group-commit.js';
@@ -88,6 +94,10 @@ export class SqliteStore implements Store {
   /** Trackers as changed by writes of the batch in progress; promoted to the cache when it commits. */
   private readonly pendingTrackers = new Map<string, readonly Tracker[]>();
   private readonly catalogue: TraceCatalogue;
+  private readonly notificationTables: NotificationTables;
+  private readonly traceListeners = new Set<() => void>();
+  /** Whether the batch in progress inserted traces (listeners hear of it once it commits). */
+  private tracesInBatch = false;
 
   private constructor(
     db: Database.Database,
@@ -100,11 +110,23 @@ export class SqliteStore implements Store {
         this.trackerCache.clear();
         this.pendingTrackers.clear();
         this.catalogue.aborted();
+        this.tracesInBatch = false;
       },
       () => {
         for (const [project, trackers] of this.pendingTrackers) this.trackerCache.set(project, trackers);
         this.pendingTrackers.clear();
         this.catalogue.committed();
+        if (this.tracesInBatch) {
+          this.tracesInBatch = false;
+          // The batch has committed: a failing listener must not look like a failed commit.
+          for (const listener of this.traceListeners) {
+            try {
+              listener();
+            } catch {
+              // listeners only schedule work; theirs to log
+            }
+          }
+        }
       },
     );
     this.catalogue = new TraceCatalogue(db);
@@ -233,6 +255,7 @@ export class SqliteStore implements Store {
       ),
     };
     this.traceQueries = new TraceQueryCache(db);
+    this.notificationTables = new NotificationTables(db, secrets);
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
@@ -472,6 +495,7 @@ export class SqliteStore implements Store {
   }
 
   private insertTrace(t: Trace): void {
+    this.tracesInBatch = true;
     this.stmt.insertTrace.run(
       t.trace_id,
       t.project_id,
@@ -614,6 +638,62 @@ export class SqliteStore implements Store {
       this.stmt.retireSigningKeys.run(key.created_at);
       this.stmt.insertSigningKey.run(key);
     });
+  }
+
+  async listNotifications(projectId: string): Promise<Notification[]> {
+    return this.notificationTables.list(projectId);
+  }
+
+  async listTopics(projectId: string): Promise<Topic[]> {
+    return this.notificationTables.listTopics(projectId);
+  }
+
+  changeNotifications<T>(projectId: string, planner: NotificationPlanner<T>): Promise<T> {
+    return this.writer.run(() => {
+      const change = planner(this.notificationTables.state(projectId, this.readTrackers(projectId)));
+      this.notificationTables.apply(projectId, change, Date.now());
+      this.catalogue.accept(this.insertTraces(projectId, change.traces));
+      return change.result;
+    });
+  }
+
+  async listEnabledNotifications(): Promise<Notification[]> {
+    return this.notificationTables.listEnabled();
+  }
+
+  async getTopicSecret(projectId: string, urn: string): Promise<TopicWithSecret | undefined> {
+    return this.notificationTables.getTopicSecret(projectId, urn);
+  }
+
+  advanceNotificationCursor(notificationId: string, seq: number): Promise<boolean> {
+    return this.writer.run(() => this.notificationTables.advanceCursor(notificationId, seq));
+  }
+
+  deadLetterNotification(letter: DeadLetter): Promise<void> {
+    return this.writer.run(() => this.notificationTables.deadLetter(letter));
+  }
+
+  async listDeadLetters(projectId: string): Promise<DeadLetter[]> {
+    return this.notificationTables.listDeadLetters(projectId);
+  }
+
+  async listRetryRequested(limit: number): Promise<DeadLetter[]> {
+    return this.notificationTables.listRetryRequested(limit);
+  }
+
+  resolveDeadLetter(id: string): Promise<void> {
+    return this.writer.run(() => this.notificationTables.resolveDeadLetter(id));
+  }
+
+  failDeadLetterRetry(id: string, attempts: number, error: string, at: number): Promise<void> {
+    return this.writer.run(() => this.notificationTables.failRetry(id, attempts, error, at));
+  }
+
+  onTracesCommitted(listener: () => void): () => void {
+    // A listener of its own per subscription, so the same function can subscribe twice.
+    const own = () => listener();
+    this.traceListeners.add(own);
+    return () => this.traceListeners.delete(own);
   }
 
   deleteCursor(consumer: string): Promise<void> {

@@ -4,9 +4,6 @@
  * map, the data tracker's `aegncy_name` typo), golangsdk signing (X-Project-Id and Host unsigned)
  * and the status codes chnsz/golangsdk accepts (GET 200; POST/PUT 200/201/202; DELETE 200/202/204).
  * A step passes when the provider would take the answer and find what it reads back.
- *
- * Steps that need endpoints other branches build are marked `todo` with the branch's name: they
- * run and report, and do not fail the suite until that branch is merged.
  */
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
@@ -17,9 +14,6 @@ import { after, before, describe, test } from 'node:test';
 import { runCli } from '../../support/cli.js';
 import { ProviderClient, pathSearch, type ProviderResponse } from '../../support/provider-client.js';
 import { startTestService, type TestService } from '../../support/service.js';
-
-const NEEDS_NOTIFICATIONS = { todo: 'needs notifications (wt-notify)' };
-const NEEDS_QUOTAS = { todo: 'needs quotas (wt-notify)' };
 
 type Json = Record<string, unknown>;
 
@@ -331,56 +325,48 @@ describe('huaweicloud provider (golangsdk requests, chnsz OK codes)', () => {
       return (pathSearch(res.json, 'notifications') as Json[] | undefined)?.[0];
     };
 
-    test(
-      'create: register the topic, POST the provider body, re-PUT when the status differs',
-      NEEDS_NOTIFICATIONS,
-      async () => {
-        const topic = await runCli([
-          'topics',
-          'create',
-          '--data-dir',
-          svc.dataDir,
-          '--project-id',
-          pid,
-          '--urn',
-          topicUrn(),
-          '--url',
-          webhookUrl,
-        ]);
-        assert.equal(topic.code, 0, topic.stderr);
-        const res = await tf.expectOk({ method: 'POST', path: `/v3/${pid}/notifications`, body: body() });
-        notificationId = String(pathSearch(res.json, 'notification_id') ?? '');
-        assert.notEqual(notificationId, '');
-        if (pathSearch(res.json, 'status') !== 'enabled') {
-          await tf.expectOk({ method: 'PUT', path: `/v3/${pid}/notifications`, body: body('enabled') });
-        }
-      },
-    );
+    test('create: register the topic, POST the provider body, re-PUT when the status differs', async () => {
+      const topic = await runCli([
+        'topics',
+        'create',
+        '--data-dir',
+        svc.dataDir,
+        '--project-id',
+        pid,
+        '--urn',
+        topicUrn(),
+        '--url',
+        webhookUrl,
+      ]);
+      assert.equal(topic.code, 0, topic.stderr);
+      const res = await tf.expectOk({ method: 'POST', path: `/v3/${pid}/notifications`, body: body() });
+      notificationId = String(pathSearch(res.json, 'notification_id') ?? '');
+      assert.notEqual(notificationId, '');
+      if (pathSearch(res.json, 'status') !== 'enabled') {
+        await tf.expectOk({ method: 'PUT', path: `/v3/${pid}/notifications`, body: body('enabled') });
+      }
+    });
 
-    test(
-      'read: notifications/smn?notification_name=NAME, [0] round-trips what was sent',
-      NEEDS_NOTIFICATIONS,
-      async () => {
-        const item = await readBack();
-        assert.ok(item);
-        assert.equal(item['notification_id'], notificationId);
-        assert.equal(item['status'], 'enabled');
-        assert.equal(item['topic_id'], topicUrn());
-        assert.equal(item['agency_name'], 'cts_admin_trust');
-        assert.deepEqual(item['operations'], body().operations);
-        assert.deepEqual(item['notify_user_list'], body().notify_user_list);
-        assert.equal(pathSearch(item, 'filter.condition'), 'OR');
-        assert.deepEqual(pathSearch(item, 'filter.rule'), body().filter.rule);
-        assert.ok(Number.isInteger(item['create_time']));
-      },
-    );
+    test('read: notifications/smn?notification_name=NAME, [0] round-trips what was sent', async () => {
+      const item = await readBack();
+      assert.ok(item);
+      assert.equal(item['notification_id'], notificationId);
+      assert.equal(item['status'], 'enabled');
+      assert.equal(item['topic_id'], topicUrn());
+      assert.equal(item['agency_name'], 'cts_admin_trust');
+      assert.deepEqual(item['operations'], body().operations);
+      assert.deepEqual(item['notify_user_list'], body().notify_user_list);
+      assert.equal(pathSearch(item, 'filter.condition'), 'OR');
+      assert.deepEqual(pathSearch(item, 'filter.rule'), body().filter.rule);
+      assert.ok(Number.isInteger(item['create_time']));
+    });
 
-    test('update: PUT with notification_id in the body (the full desired state)', NEEDS_NOTIFICATIONS, async () => {
+    test('update: PUT with notification_id in the body (the full desired state)', async () => {
       await tf.expectOk({ method: 'PUT', path: `/v3/${pid}/notifications`, body: body('disabled') });
       assert.equal((await readBack())?.['status'], 'disabled');
     });
 
-    test('delete: DELETE ?notification_id=ID; the next read is empty (gone)', NEEDS_NOTIFICATIONS, async () => {
+    test('delete: DELETE ?notification_id=ID; the next read is empty (gone)', async () => {
       await tf.expectOk({
         method: 'DELETE',
         path: `/v3/${pid}/notifications`,
@@ -445,7 +431,7 @@ describe('huaweicloud provider (golangsdk requests, chnsz OK codes)', () => {
       assert.equal(pathSearch(bucket, 'check_bucket_response.response_code'), 200);
     });
 
-    test('huaweicloud_cts_quotas: GET /v3/{project_id}/quotas', NEEDS_QUOTAS, async () => {
+    test('huaweicloud_cts_quotas: GET /v3/{project_id}/quotas', async () => {
       const res = await tf.expectOk({ method: 'GET', path: `/v3/${pid}/quotas` });
       const types = (pathSearch(res.json, 'resources') as Json[]).map((r) => r['type']);
       assert.deepEqual([...types].sort(), ['data_tracker', 'smn_notification', 'system_tracker']);

@@ -19,8 +19,6 @@ import { runCli } from '../../support/cli.js';
 import { ProviderClient, pathSearch } from '../../support/provider-client.js';
 import { startTestService, type TestService } from '../../support/service.js';
 
-const NEEDS_NOTIFICATIONS = { todo: 'needs notifications (wt-notify)' };
-
 type Json = Record<string, unknown>;
 
 describe('opentelekomcloud provider (gophertelekomcloud requests and OK codes)', () => {
@@ -241,7 +239,7 @@ describe('opentelekomcloud provider (gophertelekomcloud requests and OK codes)',
       return items[0] as Json;
     };
 
-    test('create: two notifications (201/202)', NEEDS_NOTIFICATIONS, async () => {
+    test('create: two notifications (201/202)', async () => {
       const topic = await runCli([
         'topics',
         'create',
@@ -274,14 +272,14 @@ describe('opentelekomcloud provider (gophertelekomcloud requests and OK codes)',
       }
     });
 
-    test('read: notifications/smn?notification_name, [0]', NEEDS_NOTIFICATIONS, async () => {
+    test('read: notifications/smn?notification_name, [0]', async () => {
       const item = await read('otc_some');
       assert.equal(item['notification_id'], ids[1]);
       assert.equal(item['operation_type'], 'customized');
       assert.equal(item['topic_id'], topicUrn());
     });
 
-    test('update: PUT /v3/{project_id}/notifications, exactly 200', NEEDS_NOTIFICATIONS, async () => {
+    test('update: PUT /v3/{project_id}/notifications, exactly 200', async () => {
       await tf.expectOk({
         method: 'PUT',
         path: `/v3/${pid}/notifications`,
@@ -296,7 +294,7 @@ describe('opentelekomcloud provider (gophertelekomcloud requests and OK codes)',
       assert.equal((await read('otc_all'))['status'], 'disabled');
     });
 
-    test('delete: ?notification_id=a&notification_id=b (repeated keys), 202/204', NEEDS_NOTIFICATIONS, async () => {
+    test('delete: ?notification_id=a&notification_id=b (repeated keys), 202/204', async () => {
       assert.equal(ids.length, 2);
       await tf.expectOk({
         method: 'DELETE',
