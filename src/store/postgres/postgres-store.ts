@@ -12,7 +12,7 @@
 import pg from 'pg';
 import type { Trace } from '../../core/trace/trace.js';
 import type { Tracker } from '../../core/tracker/tracker.js';
-import { SecretBox } from '../secret-box.js';
+import type { SecretBox } from '../secret-box.js';
 import {
   ProjectConflictError,
   type Credential,
