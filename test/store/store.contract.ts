@@ -522,6 +522,20 @@ export function storeContract(kind: StoreKind): void {
         assert.deepEqual(ids(await store.listTraces(query({ projectId: P2 }))), [foreign.trace_id]);
       }));
 
+    test('values with U+0000 are stored, filtered on and looked up without an error', () =>
+      withStore(kind, async ({ store }) => {
+        await withProjects(store);
+        const odd = trace({ resource_name: 'a\u0000b', trace_name: '\u0000', user: { name: 'x\u0000' } });
+        await put(store, P1, [tracker(P1, 'system')], [odd, trace()]);
+        const page = await store.listTraces(query({ filters: { resource_name: 'a\u0000b', user: 'x\u0000' } }));
+        assert.deepEqual(ids(page), [odd.trace_id]);
+        assert.equal((JSON.parse(page.wire[0]!) as Trace).resource_name, 'a\u0000b', 'the wire keeps the exact value');
+        assert.equal(await store.findTracePosition(P1, 'system', 'system', '\u0000'), undefined);
+        assert.deepEqual(ids(await store.listTraces(query({ traceId: 'x\u0000' }))), []);
+        assert.equal(await store.getCredential('AK\u0000'), undefined);
+        assert.deepEqual(await store.listTrackers('p\u0000'), []);
+      }));
+
     test('delivery reads: max seq per tracker, ranges in commit order with limits, traces round-trip', () =>
       withStore(kind, async ({ store }) => {
         await withProjects(store);

@@ -11,6 +11,7 @@
  */
 import type pg from 'pg';
 import { LOCK_KEYS } from './pg-migrations.js';
+import { pgSafe } from './pg-text.js';
 
 /** One transaction as a write sees it. */
 export class PgTransaction {
@@ -24,13 +25,13 @@ export class PgTransaction {
 
   /** A statement that reads only. */
   read<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
-    return this.client.query<R>(config);
+    return this.client.query<R>(pgSafe(config));
   }
 
   /** A statement that changes rows (or the schema). */
   write<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
     this.wrote = true;
-    return this.client.query<R>(config);
+    return this.client.query<R>(pgSafe(config));
   }
 
   /** Runs after the transaction has committed, before any caller is answered. */

@@ -7,6 +7,7 @@
  */
 import type pg from 'pg';
 import type { TraceFilter, TracePage, TraceQuery } from '../store.js';
+import { pgSafe } from './pg-text.js';
 
 const FILTER_COLUMNS: Readonly<Record<TraceFilter, string>> = {
   service_type: 'service_type',
@@ -65,7 +66,7 @@ export async function listTracesPg(pool: pg.Pool, query: TraceQuery): Promise<Tr
     values.push(limit);
     config = { text: buildSql(query, filters), values };
   }
-  const rows = (await pool.query<Row>(config)).rows;
+  const rows = (await pool.query<Row>(pgSafe(config))).rows;
   const more = rows.length > query.limit;
   const page = more ? rows.slice(0, query.limit) : rows;
   const last = page[page.length - 1];

@@ -32,6 +32,7 @@ import { applyChange, deepFreeze } from '../tracker-snapshot.js';
 import { PgGroupCommit, type PgTransaction } from './pg-group-commit.js';
 import { migratePostgres } from './pg-migrations.js';
 import { listTracesPg } from './pg-trace-queries.js';
+import { pgSafe } from './pg-text.js';
 import {
   createPartition,
   DAYS_AHEAD,
@@ -166,7 +167,7 @@ export class PostgresStore implements Store {
   }
 
   private query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-    return this.pool.query<R>(text, values).then((r) => r.rows);
+    return this.pool.query<R>(pgSafe({ text, values })).then((r) => r.rows);
   }
 
   ensureProject(project: Project): Promise<Project> {
@@ -271,11 +272,13 @@ export class PostgresStore implements Store {
   }
 
   async getCredential(accessKeyId: string): Promise<Credential | undefined> {
-    const rows = await this.pool.query<Credential>({
-      name: 'get-credential',
-      text: 'SELECT * FROM credentials WHERE access_key_id = $1',
-      values: [accessKeyId],
-    });
+    const rows = await this.pool.query<Credential>(
+      pgSafe({
+        name: 'get-credential',
+        text: 'SELECT * FROM credentials WHERE access_key_id = $1',
+        values: [accessKeyId],
+      }),
+    );
     return this.openCredential(rows.rows[0]);
   }
 
