@@ -12,7 +12,7 @@ import pg from 'pg';
 import { migratePostgres, PG_MIGRATIONS } from '../../src/store/postgres/pg-migrations.js';
 import { dayOf, partitionName } from '../../src/store/postgres/trace-partitions.js';
 import { MASTER_KEY_FILE, openStore } from '../../src/store/open-store.js';
-import type { Store } from '../../src/store/store.js';
+import { LeaseLostError, type DeliveryState, type Store } from '../../src/store/store.js';
 import { createTestDatabase } from '../support/postgres.js';
 import { openTestStore, storeContract, trace, tracker } from './store.contract.js';
 
@@ -21,6 +21,16 @@ storeContract('postgres');
 const P1 = 'p1000000000000000000000000000001';
 const D1 = 'd1000000000000000000000000000001';
 const DAY = 86_400_000;
+const STATE: DeliveryState = {
+  tracker_id: 't',
+  project_id: P1,
+  cursor_seq: 0,
+  pending_to: null,
+  pending_time: null,
+  pending_layout: null,
+  digest_start: null,
+  last_digest: null,
+};
 
 async function partitions(url: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: url });
@@ -122,6 +132,32 @@ describe('PostgreSQL: several instances on one database', () => {
       await walk;
       assert.equal(new Set(seen).size, seen.length, 'no trace twice');
       assert.deepEqual([...seen].sort(), [...written].sort(), 'every acknowledged trace seen');
+    } finally {
+      await opened.dispose();
+    }
+  });
+});
+
+describe('PostgreSQL: leases between instances', () => {
+  test('three instances racing for 30 leases: each has one holder; a write fenced with a lease not held is refused', async () => {
+    const opened = await openTestStore('postgres');
+    try {
+      const stores = [opened.store, await opened.another(), await opened.another()];
+      const names = Array.from({ length: 30 }, (_, i) => `delivery:t${i}`);
+      const results = await Promise.all(
+        stores.flatMap((store, s) =>
+          names.map(async (name) => ({ name, lease: await store.acquireLease(name, `i${s}`, 60_000) })),
+        ),
+      );
+      for (const name of names) {
+        assert.equal(results.filter((r) => r.name === name && r.lease).length, 1, name);
+      }
+      // Each instance can write with its own leases and none with another's.
+      const mine = results.find((r) => r.lease)!.lease!;
+      const other = stores[(Number(mine.holder.slice(1)) + 1) % 3]!;
+      const stolen = { ...mine, holder: 'someone-else' };
+      await assert.rejects(other.putDeliveryState({ ...STATE, tracker_id: mine.name }, stolen), LeaseLostError);
+      await other.putDeliveryState({ ...STATE, tracker_id: mine.name }, mine);
     } finally {
       await opened.dispose();
     }

@@ -20,6 +20,7 @@ import {
   type Credential,
   type DeliveredFile,
   type DeliveryState,
+  LeaseLostError,
   type Store,
   type TraceQuery,
 } from '../../src/store/store.js';
@@ -612,6 +613,46 @@ export function storeContract(kind: StoreKind): void {
         ]);
         await store.deleteCursor('lts:x');
         assert.deepEqual(await store.listCursors(), [{ consumer: 'delivery:a', seq: 7 }]);
+      }));
+
+    test('leases: one holder at a time, renewal keeps the generation, takeover after expiry fences the old holder', () =>
+      withStore(kind, async ({ store }) => {
+        const a = await store.acquireLease('delivery:t1', 'instance-a', 300);
+        assert.ok(a);
+        assert.equal(a.holder, 'instance-a');
+        assert.equal(await store.acquireLease('delivery:t1', 'instance-b', 300), undefined, 'held by a');
+        assert.ok(await store.acquireLease('delivery:t2', 'instance-b', 300), 'another name is free');
+        const renewed = await store.acquireLease('delivery:t1', 'instance-a', 300);
+        assert.equal(renewed?.generation, a.generation);
+        assert.ok(renewed!.expires_at >= a.expires_at);
+        await store.putDeliveryState(deliveryState({ cursor_seq: 1 }), renewed);
+        await new Promise((r) => setTimeout(r, 400));
+        const b = await store.acquireLease('delivery:t1', 'instance-b', 60_000);
+        assert.ok(b, 'expired: b takes over');
+        assert.ok(b.generation > a.generation);
+        // a paused past its lease: its writes are refused and change nothing.
+        await assert.rejects(store.putDeliveryState(deliveryState({ cursor_seq: 99 }), a), LeaseLostError);
+        await assert.rejects(store.completeDelivery(deliveryState({ cursor_seq: 99 }), [file('x')], a), LeaseLostError);
+        await assert.rejects(store.completeDigest(deliveryState({ cursor_seq: 99 }), 'd', ['x'], a), LeaseLostError);
+        assert.equal((await store.getDeliveryState('p1000000-system'))?.cursor_seq, 1);
+        assert.deepEqual(await store.undigestedFiles('p1000000-system', Number.MAX_SAFE_INTEGER), []);
+        await store.completeDelivery(deliveryState({ cursor_seq: 5 }), [file('y')], b);
+        assert.equal((await store.getDeliveryState('p1000000-system'))?.cursor_seq, 5);
+        // A clean stop hands over at once.
+        await store.releaseLease(b);
+        await assert.rejects(store.putDeliveryState(deliveryState(), b), LeaseLostError);
+        const c = await store.acquireLease('delivery:t1', 'instance-c', 60_000);
+        assert.ok(c && c.generation > b.generation);
+        await store.releaseLease(a); // a stale release does nothing
+        assert.equal(await store.acquireLease('delivery:t1', 'instance-a', 60_000), undefined);
+      }));
+
+    test('leases: of 20 holders asking at once, exactly one gets it', () =>
+      withStore(kind, async ({ store }) => {
+        const got = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.acquireLease('digest:t', `holder-${i}`, 60_000)),
+        );
+        assert.equal(got.filter((l) => l !== undefined).length, 1);
       }));
 
     test('signing keys: a new key retires the others, all stay listed', () =>

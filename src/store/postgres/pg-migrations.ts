@@ -149,6 +149,19 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'leases: one instance at a time per tracker delivery, digest chain and consumer cursor',
+    // expires_at is by the database's clock, so instances with skewed clocks agree on expiry.
+    sql: `
+      CREATE TABLE leases (
+        name       text COLLATE "C" PRIMARY KEY,
+        holder     text NOT NULL,
+        generation bigint NOT NULL,
+        expires_at bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Applies the missing migrations; returns the versions it ran (none when another instance did). */

@@ -18,6 +18,8 @@ import {
   type Credential,
   type DeliveredFile,
   type DeliveryState,
+  type Lease,
+  LeaseLostError,
   type Project,
   type SigningKeyRecord,
   type Store,
@@ -74,6 +76,9 @@ const TYPES: pg.CustomTypesConfig = {
       : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
+/** Now, in ms, by the database's clock: every instance judges lease expiry by the same clock. */
+const DB_NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+
 const SQL = {
   getProject: 'SELECT project_id, domain_id, name, created_at FROM projects WHERE project_id = $1',
   insertProject:
@@ -90,6 +95,15 @@ const SQL = {
     ON CONFLICT (tracker_id) DO UPDATE SET cursor_seq = excluded.cursor_seq, pending_to = excluded.pending_to,
       pending_time = excluded.pending_time, pending_layout = excluded.pending_layout,
       digest_start = excluded.digest_start, last_digest = excluded.last_digest`,
+  // Takes a free or expired lease (a new generation), or renews the holder's own (same generation).
+  acquireLease: `INSERT INTO leases AS l (name, holder, generation, expires_at) VALUES ($1, $2, 1, ${DB_NOW_MS} + $3)
+    ON CONFLICT (name) DO UPDATE SET
+      generation = CASE WHEN l.holder = excluded.holder AND l.expires_at > ${DB_NOW_MS} THEN l.generation ELSE l.generation + 1 END,
+      holder = excluded.holder, expires_at = excluded.expires_at
+    WHERE l.holder = excluded.holder OR l.expires_at <= ${DB_NOW_MS}
+    RETURNING name, holder, generation, expires_at`,
+  // FOR SHARE: a takeover waits until the fenced write has committed or rolled back.
+  checkLease: `SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND generation = $3 AND expires_at > ${DB_NOW_MS} FOR SHARE`,
   minCursor:
     'SELECT min(seq) AS seq FROM (SELECT seq FROM trace_cursors UNION ALL SELECT cursor_seq AS seq FROM delivery_state) c',
 } as const;
@@ -519,14 +533,45 @@ export class PostgresStore implements Store {
     return (await this.query<DeliveryState>('SELECT * FROM delivery_state WHERE tracker_id = $1', [trackerId]))[0];
   }
 
-  putDeliveryState(state: DeliveryState): Promise<void> {
+  /** Throws LeaseLostError unless `fence` is still the current lease; holds it until commit. */
+  private async checkFence(tx: PgTransaction, fence: Lease | undefined): Promise<void> {
+    if (!fence) return;
+    const held = await tx.read({
+      name: 'check-lease',
+      text: SQL.checkLease,
+      values: [fence.name, fence.holder, fence.generation],
+    });
+    if (held.rowCount === 0) {
+      throw new LeaseLostError(`lease ${fence.name} (generation ${fence.generation}) is no longer held`);
+    }
+  }
+
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease | undefined> {
     return this.writer.run(async (tx) => {
+      const r = await tx.write<Lease>({ name: 'acquire-lease', text: SQL.acquireLease, values: [name, holder, ttlMs] });
+      return r.rows[0];
+    });
+  }
+
+  releaseLease(lease: Lease): Promise<void> {
+    return this.writer.run(async (tx) => {
+      await tx.write({
+        text: 'UPDATE leases SET expires_at = 0 WHERE name = $1 AND holder = $2 AND generation = $3',
+        values: [lease.name, lease.holder, lease.generation],
+      });
+    });
+  }
+
+  putDeliveryState(state: DeliveryState, fence?: Lease): Promise<void> {
+    return this.writer.run(async (tx) => {
+      await this.checkFence(tx, fence);
       await tx.write({ name: 'put-delivery-state', text: SQL.putDeliveryState, values: deliveryStateValues(state) });
     });
   }
 
-  completeDelivery(state: DeliveryState, files: readonly DeliveredFile[]): Promise<void> {
+  completeDelivery(state: DeliveryState, files: readonly DeliveredFile[], fence?: Lease): Promise<void> {
     return this.writer.run(async (tx) => {
+      await this.checkFence(tx, fence);
       for (const f of files) {
         await tx.write({
           text: `INSERT INTO delivered_files (tracker_id, bucket, object_key, sha256, size, trace_count, oldest_time, newest_time, delivered_at)
@@ -556,8 +601,9 @@ export class PostgresStore implements Store {
     );
   }
 
-  completeDigest(state: DeliveryState, digestKey: string, fileKeys: readonly string[]): Promise<void> {
+  completeDigest(state: DeliveryState, digestKey: string, fileKeys: readonly string[], fence?: Lease): Promise<void> {
     return this.writer.run(async (tx) => {
+      await this.checkFence(tx, fence);
       await tx.write({
         text: 'UPDATE delivered_files SET digest_key = $1 WHERE tracker_id = $2 AND object_key = ANY($3::text[])',
         values: [digestKey, state.tracker_id, fileKeys],

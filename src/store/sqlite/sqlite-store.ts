@@ -17,11 +17,13 @@ import {
   type TraceQuery,
   type DeliveredFile,
   type DeliveryState,
+  type Lease,
   type SigningKeyRecord,
   type TrackerPlanner,
   type User,
 } from '../store.js';
 import { SecretBox } from '../secret-box.js';
+import { LocalLeases } from '../local-leases.js';
 import { applyChange, deepFreeze } from '../tracker-snapshot.js';
 import { traceFromRow, traceRowValues, type DeliveryRow } from '../trace-row.js';
 import { TraceQueryCache } from './trace-queries.js';
@@ -49,6 +51,8 @@ export class SqliteStore implements Store {
   private readonly traceQueries: TraceQueryCache;
   private readonly trackerCache = new Map<string, readonly Tracker[]>();
   private readonly openedSecrets = new Map<string, string>();
+  /** One process writes the file: its leases live in memory. */
+  private readonly leases = new LocalLeases();
   /** Trackers as changed by writes of the batch in progress; promoted to the cache when it commits. */
   private readonly pendingTrackers = new Map<string, readonly Tracker[]>();
 
@@ -408,14 +412,16 @@ export class SqliteStore implements Store {
     return this.stmt.getDeliveryState.get(trackerId) as DeliveryState | undefined;
   }
 
-  putDeliveryState(state: DeliveryState): Promise<void> {
+  putDeliveryState(state: DeliveryState, fence?: Lease): Promise<void> {
     return this.writer.run(() => {
+      this.leases.check(fence);
       this.stmt.putDeliveryState.run(state);
     });
   }
 
-  completeDelivery(state: DeliveryState, files: readonly DeliveredFile[]): Promise<void> {
+  completeDelivery(state: DeliveryState, files: readonly DeliveredFile[], fence?: Lease): Promise<void> {
     return this.writer.run(() => {
+      this.leases.check(fence);
       for (const f of files) this.stmt.insertDeliveredFile.run(f);
       this.stmt.putDeliveryState.run(state);
     });
@@ -425,8 +431,9 @@ export class SqliteStore implements Store {
     return this.stmt.undigestedFiles.all(trackerId, before) as DeliveredFile[];
   }
 
-  completeDigest(state: DeliveryState, digestKey: string, fileKeys: readonly string[]): Promise<void> {
+  completeDigest(state: DeliveryState, digestKey: string, fileKeys: readonly string[], fence?: Lease): Promise<void> {
     return this.writer.run(() => {
+      this.leases.check(fence);
       for (const key of fileKeys) this.stmt.markDigested.run(digestKey, state.tracker_id, key);
       this.stmt.putDeliveryState.run(state);
     });
@@ -440,6 +447,14 @@ export class SqliteStore implements Store {
 
   async listDeliveryStates(): Promise<DeliveryState[]> {
     return this.stmt.listDeliveryStates.all() as DeliveryState[];
+  }
+
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease | undefined> {
+    return this.leases.acquire(name, holder, ttlMs);
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    this.leases.release(lease);
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
