@@ -10,7 +10,7 @@ import { ENV_NAMES, resolveConfig } from '../config.js';
 import { FsObjectStore } from '../delivery/fs/fs-object-store.js';
 import { fingerprintOf } from '../delivery/signing-keys.js';
 import { verifyTrail, type VerifyReport } from '../delivery/verify.js';
-import { DATABASE_FILE, openRuntime } from '../runtime.js';
+import { DATABASE_FILE, MASTER_KEY_FILE, openRuntime } from '../runtime.js';
 import { parseInstant } from './format.js';
 import { storeOption } from './options.js';
 import { openS3Source } from './s3-source.js';
@@ -54,10 +54,15 @@ async function keysFromStore(dataDir: string | undefined, store: string | undefi
   }
 }
 
-/** The data dir a bucket folder lives in (`<data-dir>/buckets/<bucket>`), if it is one. */
+/**
+ * The data dir a bucket folder lives in (`<data-dir>/buckets/<bucket>`), if it is one: it holds
+ * the SQLite store, or the master key of a PostgreSQL store.
+ */
 function dataDirOf(bucketFolder: string): string | undefined {
   const candidate = path.resolve(bucketFolder, '..', '..');
-  return existsSync(path.join(candidate, DATABASE_FILE)) ? candidate : undefined;
+  return existsSync(path.join(candidate, DATABASE_FILE)) || existsSync(path.join(candidate, MASTER_KEY_FILE))
+    ? candidate
+    : undefined;
 }
 
 function print(report: VerifyReport): void {

@@ -537,6 +537,34 @@ export function storeContract(kind: StoreKind): void {
         assert.deepEqual(await store.listTrackers('p\u0000'), []);
       }));
 
+    test('long values (10,000 characters in every filter column) are stored and filtered on exactly', () =>
+      withStore(kind, async ({ store }) => {
+        await withProjects(store);
+        const long = (c: string) => c.repeat(10_000);
+        const odd = trace({
+          service_type: long('s'),
+          resource_type: long('t'),
+          resource_id: long('i'),
+          resource_name: long('𐀀'),
+          trace_name: long('n'),
+          user: { name: long('u'), access_key_id: long('k') },
+        });
+        // Same first thousands of characters, different end: equality still tells them apart.
+        const near = trace({ resource_name: long('𐀀') + 'x' });
+        await put(store, P1, [tracker(P1, 'system')], [odd, near]);
+        for (const filters of [
+          { service_type: long('s') },
+          { resource_type: long('t') },
+          { resource_id: long('i') },
+          { resource_name: long('𐀀') },
+          { trace_name: long('n') },
+          { user: long('u') },
+          { access_key_id: long('k') },
+        ]) {
+          assert.deepEqual(ids(await store.listTraces(query({ filters }))), [odd.trace_id], Object.keys(filters)[0]);
+        }
+      }));
+
     test('delivery reads: max seq per tracker, ranges in commit order with limits, traces round-trip', () =>
       withStore(kind, async ({ store }) => {
         await withProjects(store);

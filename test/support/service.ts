@@ -21,6 +21,17 @@ export function defaultStoreKind(): StoreKind {
 /** PostgreSQL databases of test data dirs: a restart on the same data dir finds the same one. */
 const databases = new Map<string, TestDatabase>();
 
+/**
+ * The store URL of the test service whose data dir `arg` is or lies in, if it runs on
+ * PostgreSQL: a command run on that data dir (tests/support/cli.ts) must open the same store.
+ */
+export function testStoreFor(arg: string): string | undefined {
+  for (const [dataDir, database] of databases) {
+    if (arg === dataDir || arg.startsWith(dataDir + path.sep)) return database.url;
+  }
+  return undefined;
+}
+
 export interface TestService {
   readonly url: string;
   readonly dataDir: string;

@@ -27,6 +27,9 @@ export const LOCK_KEYS = {
   traces: 0x6f63_7473_0002n,
 } as const;
 
+/** Characters of a filter column that its index holds (4 bytes each at most: 1 kB). */
+export const INDEXED_CHARS = 256;
+
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   {
     version: 1,
@@ -35,7 +38,9 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     // creates the partitions). seq comes from one sequence and is handed out under
     // LOCK_KEYS.traces, so it orders traces by commit. ListTraces indexes: each is led by the
     // query scope (project, tracker), then one filter column, then (time, trace_id) — the page
-    // order — so a filtered page is one backward index range read per partition.
+    // order — so a filtered page is one backward index range read per partition. A B-tree entry
+    // must stay under ~2.7 kB and reported values have no length limit: filter columns are indexed
+    // by their first INDEXED_CHARS characters, and queries recheck the whole value.
     sql: `
       CREATE TABLE projects (
         project_id text COLLATE "C" PRIMARY KEY,
@@ -103,13 +108,13 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX traces_id ON traces (trace_id, tracker_name);
       CREATE INDEX traces_scope ON traces (project_id, tracker_name, time, trace_id);
       CREATE INDEX traces_all_data ON traces (project_id, event_type, time, trace_id);
-      CREATE INDEX traces_service ON traces (project_id, tracker_name, service_type, time, trace_id);
-      CREATE INDEX traces_user ON traces (project_id, tracker_name, user_name, time, trace_id);
-      CREATE INDEX traces_resource_id ON traces (project_id, tracker_name, resource_id, time, trace_id);
-      CREATE INDEX traces_resource_name ON traces (project_id, tracker_name, resource_name, time, trace_id);
-      CREATE INDEX traces_resource_type ON traces (project_id, tracker_name, resource_type, time, trace_id);
-      CREATE INDEX traces_trace_name ON traces (project_id, tracker_name, trace_name, time, trace_id);
-      CREATE INDEX traces_access_key ON traces (project_id, tracker_name, access_key_id, time, trace_id);
+      CREATE INDEX traces_service ON traces (project_id, tracker_name, left(service_type, ${INDEXED_CHARS}), time, trace_id);
+      CREATE INDEX traces_user ON traces (project_id, tracker_name, left(user_name, ${INDEXED_CHARS}), time, trace_id);
+      CREATE INDEX traces_resource_id ON traces (project_id, tracker_name, left(resource_id, ${INDEXED_CHARS}), time, trace_id);
+      CREATE INDEX traces_resource_name ON traces (project_id, tracker_name, left(resource_name, ${INDEXED_CHARS}), time, trace_id);
+      CREATE INDEX traces_resource_type ON traces (project_id, tracker_name, left(resource_type, ${INDEXED_CHARS}), time, trace_id);
+      CREATE INDEX traces_trace_name ON traces (project_id, tracker_name, left(trace_name, ${INDEXED_CHARS}), time, trace_id);
+      CREATE INDEX traces_access_key ON traces (project_id, tracker_name, left(access_key_id, ${INDEXED_CHARS}), time, trace_id);
       CREATE INDEX traces_delivery ON traces (project_id, tracker_name, seq);
 
       CREATE TABLE trace_cursors (

@@ -7,6 +7,7 @@
  */
 import type pg from 'pg';
 import type { TraceFilter, TracePage, TraceQuery } from '../store.js';
+import { INDEXED_CHARS } from './pg-migrations.js';
 import { pgSafe } from './pg-text.js';
 
 const FILTER_COLUMNS: Readonly<Record<TraceFilter, string>> = {
@@ -21,6 +22,17 @@ const FILTER_COLUMNS: Readonly<Record<TraceFilter, string>> = {
   enterprise_project_id: 'enterprise_project_id',
 };
 
+/** Filters with an index of their own (pg-migrations.ts); trace_rating and enterprise_project_id have none. */
+const INDEXED_FILTERS: ReadonlySet<TraceFilter> = new Set([
+  'service_type',
+  'user',
+  'resource_id',
+  'resource_name',
+  'resource_type',
+  'trace_name',
+  'access_key_id',
+]);
+
 interface Row {
   wire: string;
   time: number;
@@ -33,7 +45,16 @@ function buildSql(query: TraceQuery, filters: readonly TraceFilter[]): string {
   const where = [`project_id = ${param()}`, `event_type = ${param()}`];
   if (query.trackerName !== undefined) where.push(`tracker_name = ${param()}`);
   where.push(`time > ${param()}`, `time < ${param()}`);
-  for (const f of filters) where.push(`${FILTER_COLUMNS[f]} = ${param()}`);
+  for (const f of filters) {
+    const column = FILTER_COLUMNS[f];
+    const value = param();
+    // The index holds a prefix (INDEXED_CHARS); the column itself settles equality.
+    where.push(
+      INDEXED_FILTERS.has(f)
+        ? `left(${column}, ${INDEXED_CHARS}) = left(${value}, ${INDEXED_CHARS}) AND ${column} = ${value}`
+        : `${column} = ${value}`,
+    );
+  }
   if (query.after) where.push(`(time, trace_id) < (${param()}, ${param()})`);
   return `SELECT wire, time, trace_id FROM traces WHERE ${where.join(' AND ')}
     ORDER BY time DESC, trace_id DESC LIMIT ${param()}`;
