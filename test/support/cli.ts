@@ -13,7 +13,7 @@ export interface CliResult {
 }
 
 /** A command on the data dir of a test service on PostgreSQL opens that service's store. */
-function storeEnv(args: readonly string[]): NodeJS.ProcessEnv {
+export function storeEnv(args: readonly string[]): NodeJS.ProcessEnv {
   for (const arg of args) {
     const store = testStoreFor(arg);
     if (store) return { OPENCTS_STORE: store };

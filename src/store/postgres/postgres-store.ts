@@ -434,11 +434,21 @@ export class PostgresStore implements Store {
 
   /**
    * Drops every whole day recorded before `recordedBefore` that every consumer has passed (one
-   * catalog change per day, however many traces it holds), then, with `purgeRows`, deletes up to
+   * catalog change per day, however many traces it holds; the count returned is taken just
+   * before), then, with `purgeRows`, deletes up to
    * `batch` older rows of the day in progress, oldest first, stopping at the first one that is
    * too young or not consumed yet. Also creates the coming days' partitions.
    */
-  purgeTraces(recordedBefore: number, batch: number): Promise<number> {
+  async purgeTraces(recordedBefore: number, batch: number): Promise<number> {
+    // Expired days are counted before the trace lock is taken: counting a day of traces can take
+    // seconds, during which no instance could commit a trace. The drop itself is instant.
+    const reader = { read: <R extends pg.QueryResultRow>(c: pg.QueryConfig) => this.pool.query<R>(pgSafe(c)) };
+    const counted = new Map<number, number>();
+    for (const day of await listPartitionDays(reader)) {
+      if ((day + 1) * PARTITION_MS > recordedBefore) break;
+      const rows = await this.query<{ n: number }>(`SELECT count(*) AS n FROM ${partitionName(day)}`);
+      counted.set(day, rows[0]!.n);
+    }
     return this.writer.run(
       async (tx) => {
         await this.preparePartitions(tx, Date.now());
@@ -446,15 +456,13 @@ export class PostgresStore implements Store {
         let removed = 0;
         for (const day of await listPartitionDays(tx)) {
           if ((day + 1) * PARTITION_MS > recordedBefore) break;
-          const stats = (
-            await tx.read<{ n: number; max: number | null }>({
-              text: `SELECT count(*) AS n, max(seq) AS max FROM ${partitionName(day)}`,
-            })
-          ).rows[0]!;
-          if (keepFrom !== null && stats.max !== null && stats.max > keepFrom) break;
+          const max = (
+            await tx.read<{ max: number | null }>({ text: `SELECT max(seq) AS max FROM ${partitionName(day)}` })
+          ).rows[0]!.max;
+          if (keepFrom !== null && max !== null && max > keepFrom) break;
           await dropPartition(tx, day);
           tx.afterCommit(() => this.partitionDays.delete(day));
-          removed += stats.n;
+          removed += counted.get(day) ?? 0;
         }
         if (!this.purgeRows || removed > 0) return removed;
         const oldest = await tx.read<{ seq: number; record_time: number }>({
