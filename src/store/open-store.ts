@@ -9,7 +9,7 @@ import pg from 'pg';
 import type { Config } from '../config.js';
 import { migratePostgres, PG_MIGRATIONS } from './postgres/pg-migrations.js';
 import { PostgresStore } from './postgres/postgres-store.js';
-import { loadMasterKey, type SecretBox } from './secret-box.js';
+import { loadMasterKey, SecretBoxError, type SecretBox } from './secret-box.js';
 import { SQLITE_MIGRATIONS } from './sqlite/migrations.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
@@ -41,14 +41,19 @@ export async function openStore(settings: StoreSettings): Promise<{ store: Store
   const keyFile = path.join(settings.dataDir, MASTER_KEY_FILE);
   if (isPostgres(settings.store)) {
     let secrets: SecretBox | undefined;
-    const store = await PostgresStore.open({
-      url: settings.store,
-      // A new master key only for a database that holds no secret yet: one made for a used
-      // database could open none of its secrets, and would hide that the real key is missing.
-      secrets: (fresh) => (secrets = loadMasterKey(keyFile, process.env, fresh)),
-      purgeRows: settings.retentionDays * DAY_MS < DAY_MS,
-    });
-    return { store, secrets: secrets! };
+    try {
+      const store = await PostgresStore.open({
+        url: settings.store,
+        // A new master key only for a database that holds no secret yet: one made for a used
+        // database could open none of its secrets, and would hide that the real key is missing.
+        secrets: (fresh) => (secrets = loadMasterKey(keyFile, process.env, fresh)),
+        purgeRows: settings.retentionDays * DAY_MS < DAY_MS,
+      });
+      return { store, secrets: secrets! };
+    } catch (err) {
+      if (err instanceof SecretBoxError) throw err;
+      throw new Error(`cannot open the store (${describeStore(settings)}): ${(err as Error).message}`, { cause: err });
+    }
   }
   const file = path.join(settings.dataDir, DATABASE_FILE);
   const secrets = loadMasterKey(keyFile, process.env, !existsSync(file));
