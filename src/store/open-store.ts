@@ -70,6 +70,10 @@ export async function migrateStore(settings: StoreSettings): Promise<{ applied: 
     try {
       const applied = await migratePostgres(pool);
       return { applied, version: Math.max(...PG_MIGRATIONS.map((m) => m.version)) };
+    } catch (err) {
+      throw new Error(`cannot migrate the store (${describeStore(settings)}): ${(err as Error).message}`, {
+        cause: err,
+      });
     } finally {
       await pool.end();
     }
