@@ -31,6 +31,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
 import pg from 'pg';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import type { ObjectStore } from '../../src/delivery/object-store.js';
 import type { Store } from '../../src/store/store.js';
 import { runCli } from '../support/cli.js';
 import { listDigests, type StoredDigest } from '../support/delivery-harness.js';
@@ -55,20 +56,37 @@ const BUCKET = 'multi-trail';
 const DATA_TRACKER = 'toggle';
 const TOPIC = `urn:smn:local-1:${IDS.projectId}:multi_topic`;
 const MATCHING = 'rebootServer';
+/**
+ * Services of the ingested traces: with is_sort_by_service a batch is one object per service, so
+ * a kill can land between the objects of one batch.
+ */
+const SERVICES = ['ECS', 'EVS', 'VPC', 'IAM', 'OBS'];
+/**
+ * One trace in MATCH_EVERY matches the notification: each instance may send each of them (the
+ * notifier is not lease-coordinated), so the webhook gets up to three times as many.
+ */
+const MATCH_EVERY = 5;
 const OTHER = 'listServers';
 
 const INSTANCES = 3;
 /** Load and kills run at least RUN_MS and until MIN_KILLS kills, at most MAX_KILLS. */
 const RUN_MS = 75_000;
 const MIN_KILLS = 10;
+/**
+ * Kills of the live holder of the system tracker's delivery lease. Its successor takes over only
+ * when the lease expires (2 flush intervals + 30 s), so few fit in a run.
+ */
+const MIN_HOLDER_KILLS = 2;
 const MAX_KILLS = 16;
 /** Time between a restarted instance listening and the next kill (of any instance). */
 const KILL_GAP_MIN_MS = 2_000;
 const KILL_GAP_MAX_MS = 8_000;
+const PENDING_POLL_MS = 20;
+const MID_BATCH_DELAY_MAX_MS = 60;
 /** Ingest loops, traces per call, pause between a loop's calls (leave the 2 CPUs time to deliver). */
 const INGEST_LOOPS = 3;
-const BATCH = 20;
-const INGEST_PAUSE_MS = 60;
+const BATCH = 10;
+const INGEST_PAUSE_MS = 100;
 const TRACKER_PAUSE_MS = 150;
 const FLUSH_INTERVAL = '1s';
 /** The shortest digest period the configuration allows. */
@@ -114,6 +132,8 @@ interface Kill {
   readonly atMs: number;
   readonly holder: boolean;
   readonly pendingBatch: boolean;
+  /** Objects of the interrupted batch already written (its retry must rewrite them, not add). */
+  readonly unlogged: number;
   readonly inFlight: number;
   readonly restartMs: number;
 }
@@ -147,10 +167,10 @@ function ingestBody(call: string) {
     traces: Array.from({ length: BATCH }, (_, i) => ({
       time: Date.now(),
       user: { name: 'alice', id: 'u-alice', domain: { id: IDS.domainId, name: 'acme' } },
-      service_type: 'ECS',
+      service_type: i % MATCH_EVERY === 0 ? 'ECS' : SERVICES[i % SERVICES.length]!,
       resource_type: 'ecs',
       resource_id: `${call}-${i}`,
-      trace_name: i % 2 === 0 ? MATCHING : OTHER,
+      trace_name: i % MATCH_EVERY === 0 ? MATCHING : OTHER,
       trace_rating: 'normal',
       trace_type: 'ApiCall',
       request_id: `${call}-t${i}`,
@@ -217,6 +237,15 @@ async function pendingBatch(db: pg.Client): Promise<boolean> {
   return Number(res.rows[0]!.n) > 0;
 }
 
+/** Trace files in the bucket the store has not logged as delivered: written by a batch not completed. */
+async function unloggedObjects(db: pg.Client, s3: ObjectStore): Promise<number> {
+  const logged = new Set(
+    (await db.query<{ object_key: string }>('SELECT object_key FROM delivered_files')).rows.map((r) => r.object_key),
+  );
+  const keys = (await s3.listObjects(BUCKET, 'CloudTraces/')).map((o) => o.key).filter((k) => TRACE_FILE_KEY.test(k));
+  return keys.filter((k) => !logged.has(k)).length;
+}
+
 let scenario: Promise<Outcome> | undefined;
 
 async function runScenario(t: TestContext): Promise<Outcome> {
@@ -268,8 +297,7 @@ async function runScenario(t: TestContext): Promise<Outcome> {
       body: {
         tracker_type: 'system',
         tracker_name: 'system',
-        // One object per batch (not one per service): the bucket stays under one listing page.
-        obs_info: { bucket_name: BUCKET, is_obs_created: true, is_sort_by_service: false },
+        obs_info: { bucket_name: BUCKET, is_obs_created: true },
         is_support_validate: true,
       },
     });
@@ -317,6 +345,7 @@ async function runScenario(t: TestContext): Promise<Outcome> {
     }
     instances.push(...(await Promise.all(dataDirs.slice(1).map((dir) => serve(dir, serveArgs, env)))));
     const outputs: Array<() => string> = instances.map((s) => s!.output);
+    const bucketStore = s3rver.makeStore();
 
     const calls: Call[] = [];
     const kills: Kill[] = [];
@@ -380,18 +409,34 @@ async function runScenario(t: TestContext): Promise<Outcome> {
     const load = [...Array.from({ length: INGEST_LOOPS }, (_, i) => ingestLoop(i)), trackerLoop()];
 
     const loadBegan = Date.now();
-    while (kills.length < MAX_KILLS && (kills.length < MIN_KILLS || Date.now() - loadBegan < RUN_MS)) {
+    const holderKills = () => kills.filter((k) => k.holder).length;
+    while (
+      kills.length < MAX_KILLS &&
+      (kills.length < MIN_KILLS || holderKills() < MIN_HOLDER_KILLS || Date.now() - loadBegan < RUN_MS)
+    ) {
       await sleep(KILL_GAP_MIN_MS + Math.floor(random() * (KILL_GAP_MAX_MS - KILL_GAP_MIN_MS)));
-      const holderPid = await deliveryLeaseHolderPid(db);
-      const holderIndex = instances.findIndex((s) => s !== undefined && s.child.pid === holderPid);
+      let holderPid = await deliveryLeaseHolderPid(db);
+      let holderIndex = instances.findIndex((s) => s !== undefined && s.child.pid === holderPid);
       const chooseHolder = kills.length % 2 === 1 && holderIndex >= 0;
-      const victim = chooseHolder ? holderIndex : Math.floor(random() * INSTANCES);
+      if (chooseHolder) {
+        // The holder dies while a batch is planned and not completed, if one comes soon.
+        for (const until = Date.now() + KILL_GAP_MAX_MS; Date.now() < until && !(await pendingBatch(db));) {
+          await sleep(PENDING_POLL_MS);
+        }
+        // A moment later, some of the batch's objects may be written and others not.
+        await sleep(Math.floor(random() * MID_BATCH_DELAY_MAX_MS));
+        holderPid = await deliveryLeaseHolderPid(db);
+        holderIndex = instances.findIndex((s) => s !== undefined && s.child.pid === holderPid);
+      }
+      const victim = chooseHolder && holderIndex >= 0 ? holderIndex : Math.floor(random() * INSTANCES);
       const served = instances[victim]!;
       const inFlight = calls.filter((c) => c.instance === victim && c.state === 'pending').length;
       instances[victim] = undefined;
       await stopWith(served, 'SIGKILL', 'SIGKILL');
       const atMs = Date.now() - began;
-      const pending = await pendingBatch(db);
+      // What the holder left (another instance's stale batch is counted at its holder's kill).
+      const pending = victim === holderIndex && (await pendingBatch(db));
+      const unlogged = pending ? await unloggedObjects(db, bucketStore) : 0;
       const restarting = Date.now();
       const restarted = await serve(dataDirs[victim]!, serveArgs, env);
       instances[victim] = restarted;
@@ -401,6 +446,7 @@ async function runScenario(t: TestContext): Promise<Outcome> {
         atMs,
         holder: victim === holderIndex,
         pendingBatch: pending,
+        unlogged,
         inFlight,
         restartMs: Date.now() - restarting,
       });
@@ -411,7 +457,7 @@ async function runScenario(t: TestContext): Promise<Outcome> {
     // Catch-up: all three run until everything recorded is delivered (and notified) and the chain
     // has MIN_DIGESTS digests.
     const catchUpBegan = Date.now();
-    const reader = new BucketReader(s3rver.makeStore(), BUCKET);
+    const reader = new BucketReader(bucketStore, BUCKET);
     let traces: DbTrace[] = [];
     let digests: StoredDigest[] = [];
     let caughtUp = false;
@@ -489,7 +535,8 @@ function summary(o: Outcome): string[] {
   const perInstance = Array.from({ length: INSTANCES }, (_, i) => acked.filter((c) => c.instance === i).length);
   return [
     `${o.kills.length} kills (${o.kills.filter((k) => k.holder).length} of the delivery lease holder, ` +
-      `${o.kills.filter((k) => k.pendingBatch).length} with a batch planned and not completed, ` +
+      `${o.kills.filter((k) => k.pendingBatch).length} of them with a batch planned and not completed, ` +
+      `${o.kills.filter((k) => k.unlogged > 0).length} between the objects of a batch; ` +
       `${o.kills.filter((k) => k.inFlight > 0).length} with calls in flight); restarts took ` +
       `${o.kills.map((k) => k.restartMs).join('/')} ms`,
     `${acked.filter((c) => c.kind === 'ingest').length} acknowledged ingest calls ` +
@@ -514,6 +561,8 @@ test(
     for (const line of o.errorLines.slice(0, 10)) t.diagnostic(`server error: ${line.slice(0, 400)}`);
 
     assert.ok(o.kills.length >= MIN_KILLS, `only ${o.kills.length} kills`);
+    const holderKills = o.kills.filter((k) => k.holder).length;
+    assert.ok(holderKills >= MIN_HOLDER_KILLS, `only ${holderKills} kills of the delivery lease holder`);
     const failed = o.calls.filter((c) => c.state === 'failed');
     assert.deepEqual(
       failed.map((c) => `${c.kind} ${c.id} on ${c.instance}: ${c.status} ${c.error}`),
