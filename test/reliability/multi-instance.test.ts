@@ -4,8 +4,10 @@
  * has its own data dir, as separate machines would). Ingest loops (signed POST /traces, `service`
  * key) and a tracker-write loop (signed PUT /tracker toggling a data tracker, `admin` key) spread
  * their calls over all three; meanwhile one instance at a time is SIGKILLed at a seeded random
- * moment and restarted (every other kill picks the instance holding the system tracker's delivery
- * lease, read from the `leases` table, so takeovers after an expired lease are exercised). After
+ * moment and restarted. Every other kill picks the live holder of the system tracker's delivery
+ * lease (read from the `leases` table) as soon as it has planned a batch, so kills land between
+ * the objects of a batch and the batch is finished by another instance once the lease expires
+ * (2 flush intervals + 30 s: the run waits it out, in the catch-up at the latest). After
  * the load stops, all three run until everything recorded is delivered and at least MIN_DIGESTS
  * digests exist, then stop with SIGTERM. Then, read from the database and the bucket (via S3):
  *  - every acknowledged change has exactly one trace: each trace id an ingest call answered with
