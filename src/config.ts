@@ -35,6 +35,11 @@ export const ConfigSchema = Type.Object({
   digestIntervalMs: Type.Integer({ minimum: 60_000, maximum: 86_400_000 }),
   /** Also POST each LTS dump batch (NDJSON) to this URL. */
   ltsHttpEndpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
+  /**
+   * Where the state lives: `sqlite` (the file opencts.db in the data dir, the embedded default) or
+   * `postgres://user:password@host:port/database` (shared by several instances).
+   */
+  store: Type.String({ pattern: '^(sqlite|postgres(ql)?://.+)$' }),
   /** `fs` (buckets are folders under the data dir) or `s3://[host:port]` (any S3-compatible store). */
   objectStore: Type.String({ pattern: '^(fs|s3://.*)$' }),
   s3Endpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
@@ -66,6 +71,7 @@ export const DEFAULT_CONFIG: Config = {
   trustedProxies: [],
   authFailuresPerMinute: 60,
   flushIntervalMs: 60_000,
+  store: 'sqlite',
   objectStore: 'fs',
   digestIntervalMs: 3_600_000,
   bodyLimitBytes: 12 * 1024 * 1024,
@@ -86,6 +92,7 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   flushIntervalMs: 'OPENCTS_FLUSH_INTERVAL',
   digestIntervalMs: 'OPENCTS_DIGEST_INTERVAL',
   ltsHttpEndpoint: 'OPENCTS_LTS_HTTP_ENDPOINT',
+  store: 'OPENCTS_STORE',
   objectStore: 'OPENCTS_OBJECT_STORE',
   s3Endpoint: 'OPENCTS_S3_ENDPOINT',
   s3Region: 'OPENCTS_S3_REGION',

@@ -2,7 +2,6 @@
  * Composition root: opens the store and the bucket folder of a data dir and wires the services.
  * The CLI and the tests both start OpenCTS through here.
  */
-import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -33,14 +32,12 @@ import { Notifier } from './notify/notifier.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const RETENTION_PURGE_INTERVAL_MS = 60_000;
-import { loadMasterKey } from './store/secret-box.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
-export const DATABASE_FILE = 'opencts.db';
+export { DATABASE_FILE, MASTER_KEY_FILE } from './store/open-store.js';
 export const BUCKETS_DIR = 'buckets';
 export const BOOTSTRAP_CREDENTIALS_FILE = 'credentials.json';
-export const MASTER_KEY_FILE = 'master.key';
 export const LTS_DIR = 'lts';
 
 export interface Runtime {
@@ -65,15 +62,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   // Read before anything is opened: a bad catalogue file stops the start with its message.
   const fileOperations = config.operationsCatalogue ? loadOperationsCatalogue(config.operationsCatalogue) : [];
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const databaseFile = path.join(config.dataDir, DATABASE_FILE);
-  // A new master key only for a new database: one made for an existing database could open
-  // none of its secrets, and would hide that the real key file is missing.
-  const secrets = loadMasterKey(path.join(config.dataDir, MASTER_KEY_FILE), process.env, !existsSync(databaseFile));
-  const store = SqliteStore.open({
-    file: databaseFile,
-    durability: config.durability,
-    secrets,
-  });
+  const { store, secrets } = await openStore(config);
   const objects: ObjectStore = isS3(config.objectStore)
     ? new S3ObjectStore(s3Options(config, config.region))
     : new FsObjectStore(path.join(config.dataDir, BUCKETS_DIR));

@@ -4,7 +4,7 @@ import { ROLES, type Role } from '../core/authz.js';
 import type { IssuedCredential } from '../service/identity-service.js';
 import { parseDuration, table } from './format.js';
 import { withRuntime } from './local-store.js';
-import { dataDirOption } from './options.js';
+import { dataDirOption, storeOption } from './options.js';
 
 function printIssued(issued: IssuedCredential, json: boolean | undefined): void {
   if (json) {
@@ -29,6 +29,7 @@ export function registerCredentialCommands(program: Command): void {
     .command('create')
     .description('create an access key (the secret is shown once)')
     .addOption(dataDirOption())
+    .addOption(storeOption())
     .requiredOption('--project-id <id>', 'project the key acts in (created if new)')
     .requiredOption('--domain-id <id>', 'domain (account) that owns the project')
     .requiredOption('--user <name>', 'user the key acts for (created if new)')
@@ -38,6 +39,7 @@ export function registerCredentialCommands(program: Command): void {
     .action(
       async (flags: {
         dataDir?: string;
+        store?: string;
         projectId: string;
         domainId: string;
         user: string;
@@ -45,7 +47,7 @@ export function registerCredentialCommands(program: Command): void {
         ttl?: number;
         json?: boolean;
       }) => {
-        const issued = await withRuntime(flags.dataDir, (rt) =>
+        const issued = await withRuntime(flags, (rt) =>
           rt.identity.createCredential({
             projectId: flags.projectId,
             domainId: flags.domainId,
@@ -62,10 +64,11 @@ export function registerCredentialCommands(program: Command): void {
     .command('list')
     .description('list access keys (never their secrets)')
     .addOption(dataDirOption())
+    .addOption(storeOption())
     .option('--project-id <id>', 'only keys of this project')
     .option('--json', 'print JSON')
-    .action(async (flags: { dataDir?: string; projectId?: string; json?: boolean }) => {
-      const list = await withRuntime(flags.dataDir, (rt) =>
+    .action(async (flags: { dataDir?: string; store?: string; projectId?: string; json?: boolean }) => {
+      const list = await withRuntime(flags, (rt) =>
         rt.store.listCredentials(flags.projectId ? { project_id: flags.projectId } : {}),
       );
       const now = Date.now();
@@ -91,9 +94,10 @@ export function registerCredentialCommands(program: Command): void {
     .command('revoke')
     .description('revoke an access key; requests signed with it fail from now on')
     .addOption(dataDirOption())
+    .addOption(storeOption())
     .argument('<access_key_id>')
     .action(async (accessKeyId: string, flags: { dataDir?: string }) => {
-      const revoked = await withRuntime(flags.dataDir, (rt) => rt.store.revokeCredential(accessKeyId, Date.now()));
+      const revoked = await withRuntime(flags, (rt) => rt.store.revokeCredential(accessKeyId, Date.now()));
       if (!revoked) throw new Error(`no active access key ${accessKeyId}`);
       console.log(`revoked ${accessKeyId}`);
     });
@@ -102,10 +106,11 @@ export function registerCredentialCommands(program: Command): void {
     .command('rotate')
     .description('replace an access key: a new key for the same user, project and role; the old one is revoked')
     .addOption(dataDirOption())
+    .addOption(storeOption())
     .argument('<access_key_id>')
     .option('--json', 'print JSON')
-    .action(async (accessKeyId: string, flags: { dataDir?: string; json?: boolean }) => {
-      const issued = await withRuntime(flags.dataDir, (rt) => rt.identity.rotateCredential(accessKeyId));
+    .action(async (accessKeyId: string, flags: { dataDir?: string; store?: string; json?: boolean }) => {
+      const issued = await withRuntime(flags, (rt) => rt.identity.rotateCredential(accessKeyId));
       printIssued(issued, flags.json);
     });
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { table } from './format.js';
 import { withRuntime } from './local-store.js';
-import { dataDirOption } from './options.js';
+import { dataDirOption, storeOption } from './options.js';
 
 export function registerKeyCommands(program: Command): void {
   const keys = program.command('keys').description('digest signing keys (RSA-2048, SHA256withRSA)');
@@ -11,9 +11,10 @@ export function registerKeyCommands(program: Command): void {
     .command('list')
     .description('list the public keys that verify digests (retired keys included)')
     .addOption(dataDirOption())
+    .addOption(storeOption())
     .option('--json', 'print JSON')
-    .action(async (flags: { dataDir?: string; json?: boolean }) => {
-      const list = await withRuntime(flags.dataDir, async (rt) => {
+    .action(async (flags: { dataDir?: string; store?: string; json?: boolean }) => {
+      const list = await withRuntime(flags, async (rt) => {
         await rt.keys.current(); // created on first use
         return rt.keys.list();
       });
@@ -36,9 +37,10 @@ export function registerKeyCommands(program: Command): void {
     .command('rotate')
     .description('create a new signing key; the old ones stay listed to verify older digests')
     .addOption(dataDirOption())
+    .addOption(storeOption())
     .option('--json', 'print JSON')
-    .action(async (flags: { dataDir?: string; json?: boolean }) => {
-      const created = await withRuntime(flags.dataDir, (rt) => rt.keys.rotate());
+    .action(async (flags: { dataDir?: string; store?: string; json?: boolean }) => {
+      const created = await withRuntime(flags, (rt) => rt.keys.rotate());
       console.log(flags.json ? JSON.stringify(created) : `new signing key ${created.fingerprint}`);
     });
 }

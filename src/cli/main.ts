@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerCredentialCommands } from './credentials.js';
 import { registerKeyCommands } from './keys.js';
+import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
 import { registerVerifyCommand } from './verify.js';
 import { registerUserCommands } from './users.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerTrackerCommands(program);
   registerTraceCommands(program);
   registerTopicCommands(program);
+  registerMigrateCommand(program);
   return program;
 }
 

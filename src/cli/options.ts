@@ -10,3 +10,10 @@ export function parsePort(value: string): number {
 export function dataDirOption(): Option {
   return new Option('--data-dir <dir>', 'data directory (default ./data; env OPENCTS_DATA_DIR)');
 }
+
+export function storeOption(): Option {
+  return new Option(
+    '--store <sqlite|postgres://…>',
+    'where the state lives (default sqlite: <data-dir>/opencts.db; env OPENCTS_STORE)',
+  );
+}

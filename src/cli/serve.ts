@@ -2,7 +2,8 @@
 import { Option, type Command } from 'commander';
 import { DURABILITY_LEVELS, resolveConfig, type ConfigSources, type Durability } from '../config.js';
 import { createLogger, startService } from '../runtime.js';
-import { dataDirOption, parsePort } from './options.js';
+import { describeStore } from '../store/open-store.js';
+import { dataDirOption, parsePort, storeOption } from './options.js';
 
 interface ServeFlags {
   dataDir?: string;
@@ -18,6 +19,7 @@ interface ServeFlags {
   digestInterval?: string;
   objectStore?: string;
   s3Endpoint?: string;
+  store?: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -25,6 +27,7 @@ export function registerServeCommand(program: Command): void {
     .command('serve')
     .description('start the OpenCTS service')
     .addOption(dataDirOption())
+    .addOption(storeOption())
     .option('--host <host>', 'address to listen on (default 127.0.0.1; env OPENCTS_HOST)')
     .option('--port <port>', 'port to listen on (default 8080; env OPENCTS_PORT)', parsePort)
     .option('--config <file>', 'JSON configuration file (env OPENCTS_CONFIG)')
@@ -58,7 +61,7 @@ export function registerServeCommand(program: Command): void {
         console.log(`Credentials written to ${service.bootstrap.file} (readable only by you).`);
       }
       // Printed last: scripts wait for this line.
-      console.log(`OpenCTS listening on ${service.url} (data in ${config.dataDir})`);
+      console.log(`OpenCTS listening on ${service.url} (data in ${config.dataDir}, ${describeStore(config)})`);
       const stop = (signal: string) => {
         logger.info({ signal }, 'shutting down');
         service.close().then(

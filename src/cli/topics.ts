@@ -10,12 +10,13 @@ import type { Runtime } from '../runtime.js';
 import type { Caller } from '../service/tracker-service.js';
 import { table } from './format.js';
 import { withRuntime } from './local-store.js';
-import { dataDirOption } from './options.js';
+import { dataDirOption, storeOption } from './options.js';
 
 interface ProjectFlags {
   dataDir?: string;
   projectId: string;
   json?: boolean;
+  readonly store?: string;
 }
 
 /** The project as a caller: it must exist (credentials create it). */
@@ -35,6 +36,7 @@ export function registerTopicCommands(program: Command): void {
     .command('create')
     .description('register a topic URN (urn:smn:… or urn:fss:…:function:default:…) with the webhook that receives it')
     .addOption(dataDirOption())
+    .addOption(storeOption())
     .requiredOption('--project-id <id>', 'project of the topic (the URN must name it)')
     .requiredOption(
       '--urn <urn>',
@@ -43,7 +45,7 @@ export function registerTopicCommands(program: Command): void {
     .requiredOption('--url <url>', 'webhook URL (http or https) that receives the signed messages')
     .option('--json', 'print JSON')
     .action(async (flags: ProjectFlags & { urn: string; url: string }) => {
-      const created = await withRuntime(flags.dataDir, async (rt) =>
+      const created = await withRuntime(flags, async (rt) =>
         rt.notifications.createTopic(
           await callerOf(rt, flags.projectId),
           { urn: flags.urn, url: flags.url },
@@ -63,10 +65,11 @@ export function registerTopicCommands(program: Command): void {
     .command('list')
     .description('list the topics of a project (without their secrets)')
     .addOption(dataDirOption())
+    .addOption(storeOption())
     .requiredOption('--project-id <id>', 'project')
     .option('--json', 'print JSON')
     .action(async (flags: ProjectFlags) => {
-      const list = await withRuntime(flags.dataDir, async (rt) =>
+      const list = await withRuntime(flags, async (rt) =>
         rt.notifications.listTopics(await callerOf(rt, flags.projectId)),
       );
       if (flags.json) console.log(JSON.stringify(list));
@@ -77,11 +80,12 @@ export function registerTopicCommands(program: Command): void {
     .command('delete')
     .description('delete a topic (refused while an enabled notification sends to it)')
     .addOption(dataDirOption())
+    .addOption(storeOption())
     .requiredOption('--project-id <id>', 'project')
     .requiredOption('--urn <urn>', 'topic URN')
     .option('--json', 'print JSON')
     .action(async (flags: ProjectFlags & { urn: string }) => {
-      const removed = await withRuntime(flags.dataDir, async (rt) =>
+      const removed = await withRuntime(flags, async (rt) =>
         rt.notifications.deleteTopic(await callerOf(rt, flags.projectId), flags.urn, undefined),
       );
       console.log(flags.json ? JSON.stringify(removed) : `deleted topic ${removed.urn}`);
@@ -93,10 +97,11 @@ export function registerTopicCommands(program: Command): void {
     .command('failures')
     .description('list messages whose webhook failed every attempt (the dead-letter list)')
     .addOption(dataDirOption())
+    .addOption(storeOption())
     .requiredOption('--project-id <id>', 'project')
     .option('--json', 'print JSON')
     .action(async (flags: ProjectFlags) => {
-      const list = await withRuntime(flags.dataDir, async (rt) =>
+      const list = await withRuntime(flags, async (rt) =>
         rt.notifications.failures(await callerOf(rt, flags.projectId)),
       );
       const views = list.map(failureView);
@@ -125,11 +130,12 @@ export function registerTopicCommands(program: Command): void {
       'send failed messages again (all of the project, or those given with --id); a running server picks them up',
     )
     .addOption(dataDirOption())
+    .addOption(storeOption())
     .requiredOption('--project-id <id>', 'project')
     .option('--id <id...>', 'only these failures (ids from `notifications failures`)')
     .option('--json', 'print JSON')
     .action(async (flags: ProjectFlags & { id?: string[] }) => {
-      const retried = await withRuntime(flags.dataDir, async (rt) =>
+      const retried = await withRuntime(flags, async (rt) =>
         rt.notifications.retry(await callerOf(rt, flags.projectId), flags.id, undefined),
       );
       console.log(flags.json ? JSON.stringify({ retried }) : `retry requested for ${retried.length} message(s)`);

@@ -6,12 +6,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { resolveConfig } from '../config.js';
+import { ENV_NAMES, resolveConfig } from '../config.js';
 import { FsObjectStore } from '../delivery/fs/fs-object-store.js';
 import { fingerprintOf } from '../delivery/signing-keys.js';
 import { verifyTrail, type VerifyReport } from '../delivery/verify.js';
-import { DATABASE_FILE, openRuntime } from '../runtime.js';
+import { DATABASE_FILE, MASTER_KEY_FILE, openRuntime } from '../runtime.js';
 import { parseInstant } from './format.js';
+import { storeOption } from './options.js';
 import { openS3Source } from './s3-source.js';
 
 interface VerifyFlags {
@@ -21,6 +22,7 @@ interface VerifyFlags {
   to?: number;
   publicKey?: string[];
   dataDir?: string;
+  store?: string;
   s3Endpoint?: string;
   json?: boolean;
 }
@@ -43,8 +45,8 @@ function keysFromFiles(files: readonly string[]): Map<string, string> {
   return keys;
 }
 
-async function keysFromDataDir(dataDir: string): Promise<Map<string, string>> {
-  const runtime = await openRuntime(resolveConfig({ flags: { dataDir }, env: {} }));
+async function keysFromStore(dataDir: string | undefined, store: string | undefined): Promise<Map<string, string>> {
+  const runtime = await openRuntime(resolveConfig({ flags: { dataDir, store }, env: {} }));
   try {
     return new Map((await runtime.keys.list()).map((k) => [k.fingerprint, k.public_key_pem]));
   } finally {
@@ -52,10 +54,15 @@ async function keysFromDataDir(dataDir: string): Promise<Map<string, string>> {
   }
 }
 
-/** The data dir a bucket folder lives in (`<data-dir>/buckets/<bucket>`), if it is one. */
+/**
+ * The data dir a bucket folder lives in (`<data-dir>/buckets/<bucket>`), if it is one: it holds
+ * the SQLite store, or the master key of a PostgreSQL store.
+ */
 function dataDirOf(bucketFolder: string): string | undefined {
   const candidate = path.resolve(bucketFolder, '..', '..');
-  return existsSync(path.join(candidate, DATABASE_FILE)) ? candidate : undefined;
+  return existsSync(path.join(candidate, DATABASE_FILE)) || existsSync(path.join(candidate, MASTER_KEY_FILE))
+    ? candidate
+    : undefined;
 }
 
 function print(report: VerifyReport): void {
@@ -80,6 +87,7 @@ export function registerVerifyCommand(program: Command): void {
       (v: string, all: string[] = []) => [...all, v],
     )
     .option('--data-dir <dir>', 'trust the keys of this data dir (default: the one the bucket folder is in)')
+    .addOption(storeOption())
     .option(
       '--s3-endpoint <url>',
       'for s3:// sources: the endpoint (or OPENCTS_S3_ENDPOINT; credentials from OPENCTS_S3_* or AWS_*)',
@@ -97,13 +105,14 @@ export function registerVerifyCommand(program: Command): void {
         bucket = path.basename(folder);
       }
       const keyDataDir = flags.dataDir ?? (flags.source.startsWith('s3://') ? undefined : dataDirOf(flags.source));
+      const keyStore = flags.store ?? process.env[ENV_NAMES.store];
       const trustedKeys = flags.publicKey?.length
         ? keysFromFiles(flags.publicKey)
-        : keyDataDir
-          ? await keysFromDataDir(keyDataDir)
+        : keyDataDir || keyStore
+          ? await keysFromStore(keyDataDir, keyStore)
           : undefined;
       if (!trustedKeys || trustedKeys.size === 0) {
-        throw new Error('no trusted public keys: give --public-key FILE or --data-dir DIR');
+        throw new Error('no trusted public keys: give --public-key FILE, --data-dir DIR or --store URL');
       }
       const report = await verifyTrail({
         objects,

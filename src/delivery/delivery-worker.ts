@@ -18,7 +18,9 @@ import { uuidv7 } from '../core/ids.js';
 import { systemTrackerRecording } from '../core/trace/recording.js';
 import { trackerStatusTrace } from '../core/trace/system-trace.js';
 import type { StatusDetail, Tracker } from '../core/tracker/tracker.js';
-import type { DeliveryState, Store } from '../store/store.js';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { LeaseLostError, type DeliveryState, type Lease, type Store } from '../store/store.js';
 import { AccessDeniedError, NoSuchBucketError, type ObjectStore } from './object-store.js';
 import { signHex, type SigningKeys } from './signing-keys.js';
 import type { LtsSink } from '../lts/lts-sink.js';
@@ -65,6 +67,23 @@ export interface DeliveryWorkerDeps {
   readonly now?: () => number;
   /** The LTS dump of trackers with is_lts_enabled, if configured. */
   readonly lts?: LtsSink;
+  /** Names this worker in its leases (default: this process, see PROCESS_INSTANCE_ID). */
+  readonly instanceId?: string;
+}
+
+/**
+ * The lease holder name of this process: host, pid and a random part (a pid can be reused). The
+ * workers of one process share it: they are one instance to the others.
+ */
+export const PROCESS_INSTANCE_ID = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+
+/**
+ * How long a tracker's lease outlives its last renewal. Each cycle renews it, cycles start one
+ * flush interval apart: two intervals (plus slack for a slow cycle) before another instance
+ * takes over the tracker of one that died.
+ */
+export function leaseTtlMs(flushIntervalMs: number): number {
+  return 2 * flushIntervalMs + 30_000;
 }
 
 function statusDetailFor(err: unknown): StatusDetail | undefined {
@@ -79,9 +98,25 @@ export class DeliveryWorker {
   private stopped = false;
   private readonly now: () => number;
   private readonly lifecycleRuns = new Map<string, number>();
+  private readonly instanceId: string;
+  /** Leases this worker holds: released on stop, so another instance takes over at once. */
+  private readonly held = new Map<string, Lease>();
 
   constructor(private readonly deps: DeliveryWorkerDeps) {
     this.now = deps.now ?? Date.now;
+    this.instanceId = deps.instanceId ?? PROCESS_INSTANCE_ID;
+  }
+
+  /**
+   * Takes or renews the lease on one piece of work; undefined while another instance holds it.
+   * Each tracker's delivery and digest chain, and its LTS dump, is worked by one instance at a
+   * time, and its progress is written fenced by the lease (a paused instance cannot overwrite).
+   */
+  private async lease(name: string): Promise<Lease | undefined> {
+    const lease = await this.deps.store.acquireLease(name, this.instanceId, leaseTtlMs(this.deps.flushIntervalMs));
+    if (lease) this.held.set(name, lease);
+    else this.held.delete(name);
+    return lease;
   }
 
   start(): void {
@@ -106,6 +141,9 @@ export class DeliveryWorker {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    const held = [...this.held.values()];
+    this.held.clear();
+    await Promise.all(held.map((l) => this.deps.store.releaseLease(l).catch(() => undefined)));
   }
 
   /** One delivery cycle over every tracker (the scheduler calls it; tests may too). */
@@ -118,7 +156,8 @@ export class DeliveryWorker {
     }
     for (const tracker of trackers) {
       try {
-        await this.runTracker(tracker);
+        const lease = await this.lease(`delivery:${tracker.id}`);
+        if (lease) await this.runTracker(tracker, lease);
       } catch (err) {
         this.deps.logger.error({ err, tracker: tracker.id }, 'delivery of a tracker failed');
       }
@@ -129,7 +168,7 @@ export class DeliveryWorker {
       await lts.forgetAllBut(new Set(dumping.map((t) => t.id)));
       for (const tracker of dumping) {
         try {
-          await lts.forward(tracker);
+          if (await this.lease(`lts:${tracker.id}`)) await lts.forward(tracker);
         } catch (err) {
           this.deps.logger.error({ err, tracker: tracker.id }, 'LTS dump of a tracker failed');
         }
@@ -137,7 +176,7 @@ export class DeliveryWorker {
     }
   }
 
-  private async stateOf(tracker: Tracker): Promise<DeliveryState> {
+  private async stateOf(tracker: Tracker, lease: Lease): Promise<DeliveryState> {
     const existing = await this.deps.store.getDeliveryState(tracker.id);
     if (existing) return existing;
     // With a bucket from the start, everything still retained is delivered; without one, traces
@@ -155,24 +194,24 @@ export class DeliveryWorker {
       digest_start: null,
       last_digest: null,
     };
-    await this.deps.store.putDeliveryState(state);
+    await this.deps.store.putDeliveryState(state, lease);
     return state;
   }
 
-  private async runTracker(tracker: Tracker): Promise<void> {
-    let state = await this.stateOf(tracker);
+  private async runTracker(tracker: Tracker, lease: Lease): Promise<void> {
+    let state = await this.stateOf(tracker, lease);
     if (tracker.status === 'disabled') return;
     if (!tracker.obs_info.bucket_name) {
       const max = await this.deps.store.maxTraceSeq(tracker.project_id, tracker.tracker_name);
       if (max > state.cursor_seq && state.pending_to === null) {
-        await this.deps.store.putDeliveryState({ ...state, cursor_seq: max });
+        await this.deps.store.putDeliveryState({ ...state, cursor_seq: max }, lease);
       }
       return;
     }
     try {
       await this.applyLifecycle(tracker);
-      state = await this.deliver(tracker, state);
-      if (tracker.is_support_validate) await this.digest(tracker, state);
+      state = await this.deliver(tracker, state, lease);
+      if (tracker.is_support_validate) await this.digest(tracker, state, lease);
       if (tracker.status === 'error') await this.setStatus(tracker, 'enabled', undefined, 'delivery succeeded again');
     } catch (err) {
       const detail = statusDetailFor(err);
@@ -183,7 +222,7 @@ export class DeliveryWorker {
     }
   }
 
-  private async deliver(tracker: Tracker, initial: DeliveryState): Promise<DeliveryState> {
+  private async deliver(tracker: Tracker, initial: DeliveryState, lease: Lease): Promise<DeliveryState> {
     const { store, objects } = this.deps;
     let state = initial;
     for (;;) {
@@ -204,7 +243,7 @@ export class DeliveryWorker {
           pending_time: this.now(),
           pending_layout: JSON.stringify(tracker.obs_info),
         };
-        await store.putDeliveryState(state);
+        await store.putDeliveryState(state, lease);
         planRows = next;
       }
       // The batch is written as planned, to the planned bucket, whatever the tracker says now.
@@ -253,6 +292,7 @@ export class DeliveryWorker {
           newest_time: f.newestTime,
           delivered_at: deliveredAt,
         })),
+        lease,
       );
       if (rows.length < BATCH_LIMIT) return state;
     }
@@ -262,12 +302,12 @@ export class DeliveryWorker {
    * Writes the digest of the period that ended, if one did: a digest lists the files delivered in
    * its period, also when there were none, and links to the previous digest.
    */
-  private async digest(tracker: Tracker, initial: DeliveryState): Promise<void> {
+  private async digest(tracker: Tracker, initial: DeliveryState, lease: Lease): Promise<void> {
     const { store, objects, keys, digestIntervalMs } = this.deps;
     const now = this.now();
     const boundary = Math.floor(now / digestIntervalMs) * digestIntervalMs;
     if (initial.digest_start === null) {
-      await store.putDeliveryState({ ...initial, digest_start: boundary });
+      await store.putDeliveryState({ ...initial, digest_start: boundary }, lease);
       return;
     }
     // A period missed while the service was down is covered by one digest: the chain has no gap.
@@ -296,6 +336,12 @@ export class DeliveryWorker {
     });
     const body = encodeDigest(digest);
     const signature = signHex(key.privateKeyPem, signingString(digest, body));
+    // Renewed right before the digest object is written: the object store cannot be fenced, so
+    // the window in which a paused instance could still write a digest is kept this short.
+    const renewed = await this.lease(lease.name);
+    if (!renewed || renewed.generation !== lease.generation) {
+      throw new LeaseLostError(`lease ${lease.name} was taken over before the digest was written`);
+    }
     await objects.putObject({
       bucket,
       key: digest.digest_object,
@@ -315,6 +361,7 @@ export class DeliveryWorker {
       { ...initial, digest_start: end, last_digest: JSON.stringify(head) },
       digest.digest_object,
       files.map((f) => f.object_key),
+      renewed,
     );
   }
 

@@ -8,6 +8,11 @@
  * repeats. Each notification is pumped on its own, so one failing webhook delays only its own
  * messages. The store signals every commit that added traces: a new trace is sent at once, and a
  * slow poll catches what another process committed and dead letters whose retry was requested.
+ *
+ * Several instances on one store: each notification is pumped by the holder of its lease
+ * (`notify:<id>`), and requested dead-letter retries by the holder of `notify-retries`, so a
+ * message is not sent once per instance. A lease outlives its last renewal by LEASE_TTL_MS: when
+ * an instance dies, another takes over from the durable cursor (at least once, as after a crash).
  */
 import type { Logger } from 'pino';
 import { uuidv7 } from '../core/ids.js';
@@ -16,7 +21,8 @@ import type { Notification } from '../core/notification/notification.js';
 import { SYSTEM_TRACKER_NAME } from '../core/tracker/tracker.js';
 import { toWireTrace } from '../core/trace/wire.js';
 import type { Trace } from '../core/trace/trace.js';
-import { notificationConsumer, type DeadLetter, type Store } from '../store/store.js';
+import { notificationConsumer, type DeadLetter, type Lease, type Store } from '../store/store.js';
+import { PROCESS_INSTANCE_ID } from '../delivery/delivery-worker.js';
 import {
   IDEMPOTENCY_HEADER,
   NOTIFICATION_ID_HEADER,
@@ -37,6 +43,9 @@ const BATCH = 200;
 const PARALLEL = 8;
 const MAX_BACKOFF_MS = 60_000;
 const RETRY_BATCH = 100;
+/** A pump renews its lease every batch; a batch of retried messages takes at most ~2 × 15 s. */
+export const LEASE_TTL_MS = 60_000;
+const RETRIES_LEASE = 'notify-retries';
 
 export interface NotifierDeps {
   readonly store: Store;
@@ -48,6 +57,8 @@ export interface NotifierDeps {
   readonly timeoutMs?: number;
   readonly now?: () => number;
   readonly random?: () => number;
+  /** Names this notifier in its leases (default: this process, shared with the delivery worker). */
+  readonly instanceId?: string;
 }
 
 interface Pump {
@@ -66,10 +77,22 @@ export class Notifier {
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private readonly random: () => number;
+  private readonly instanceId: string;
+  /** Leases this notifier holds: released on stop, so another instance takes over at once. */
+  private readonly held = new Map<string, Lease>();
 
   constructor(private readonly deps: NotifierDeps) {
     this.now = deps.now ?? Date.now;
     this.random = deps.random ?? Math.random;
+    this.instanceId = deps.instanceId ?? PROCESS_INSTANCE_ID;
+  }
+
+  /** Takes or renews a lease; undefined while another instance holds it. */
+  private async lease(name: string): Promise<Lease | undefined> {
+    const lease = await this.deps.store.acquireLease(name, this.instanceId, LEASE_TTL_MS);
+    if (lease) this.held.set(name, lease);
+    else this.held.delete(name);
+    return lease;
   }
 
   start(): void {
@@ -89,6 +112,9 @@ export class Notifier {
     this.abort.abort();
     await this.scanning;
     await Promise.all([...[...this.pumps.values()].map((p) => p.done), this.retrying]);
+    const held = [...this.held.values()];
+    this.held.clear();
+    await Promise.all(held.map((l) => this.deps.store.releaseLease(l).catch(() => undefined)));
   }
 
   /** Looks for work now (new traces, changed notifications, requested retries). */
@@ -141,6 +167,8 @@ export class Notifier {
     for (;;) {
       pump.again = false;
       if (this.stopped) return;
+      // Renewed every batch; while another instance holds it, that instance sends these messages.
+      if (!(await this.lease(`notify:${id}`))) return;
       const cursor = await store.getCursor(notificationConsumer(id));
       const n = (await store.listNotifications(initial.project_id)).find((x) => x.notification_id === id);
       if (cursor === undefined || !n || n.status !== 'enabled') return;
@@ -253,7 +281,8 @@ export class Notifier {
   private async retryDeadLetters(): Promise<void> {
     const { store } = this.deps;
     for (const letter of await store.listRetryRequested(RETRY_BATCH)) {
-      if (this.stopped) return;
+      // Renewed per letter (each may take several attempts); held by one instance at a time.
+      if (this.stopped || !(await this.lease(RETRIES_LEASE))) return;
       const key = idempotencyKey(letter.trace_id, letter.notification_id);
       const { outcome, attempts } = await this.attempt(
         letter.project_id,

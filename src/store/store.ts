@@ -87,6 +87,24 @@ export class ProjectConflictError extends Error {
   override name = 'ProjectConflictError';
 }
 
+/**
+ * The right of one instance to work on a named piece of shared work (a tracker's delivery and
+ * digest chain, a consumer cursor) until `expires_at`. `generation` grows each time the holder
+ * changes: a write fenced with an older generation is refused (LeaseLostError), so an instance
+ * that paused past its lease cannot write over its successor's progress.
+ */
+export interface Lease {
+  readonly name: string;
+  readonly holder: string;
+  readonly generation: number;
+  /** ms since the epoch, by the store's clock. */
+  readonly expires_at: number;
+}
+
+export class LeaseLostError extends Error {
+  override name = 'LeaseLostError';
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /** Resolves when the store answers a trivial query (readiness). */
@@ -152,13 +170,14 @@ export interface Store {
     limit: number,
   ): Promise<Array<{ seq: number; trace: Trace }>>;
   getDeliveryState(trackerId: string): Promise<DeliveryState | undefined>;
-  putDeliveryState(state: DeliveryState): Promise<void>;
-  /** Records the batch's files and moves the cursor past it, in one transaction. */
-  completeDelivery(state: DeliveryState, files: readonly DeliveredFile[]): Promise<void>;
+  /** With `fence`, only while that lease is still current (else LeaseLostError, nothing written). */
+  putDeliveryState(state: DeliveryState, fence?: Lease): Promise<void>;
+  /** Records the batch's files and moves the cursor past it, in one transaction (fenced as above). */
+  completeDelivery(state: DeliveryState, files: readonly DeliveredFile[], fence?: Lease): Promise<void>;
   /** Files delivered before `before` that no digest lists yet. */
   undigestedFiles(trackerId: string, before: number): Promise<DeliveredFile[]>;
-  /** Marks the files as listed by the digest and records the new chain head, in one transaction. */
-  completeDigest(state: DeliveryState, digestKey: string, fileKeys: readonly string[]): Promise<void>;
+  /** Marks the files as listed by the digest and records the new chain head, in one transaction (fenced). */
+  completeDigest(state: DeliveryState, digestKey: string, fileKeys: readonly string[], fence?: Lease): Promise<void>;
   deleteDeliveryState(trackerId: string): Promise<void>;
   listDeliveryStates(): Promise<DeliveryState[]>;
 
@@ -182,6 +201,14 @@ export interface Store {
   listSeenResources(domainId: string): Promise<Array<Pick<OperationEntry, 'service_type' | 'resource_type'>>>;
   /** Names of the users with a recorded trace of the project whose event time is ≥ since (to the minute). */
   listActiveUsers(projectId: string, since: number): Promise<string[]>;
+
+  /**
+   * Takes the lease `name` for `holder` when it is free or expired, or renews it when `holder`
+   * holds it; undefined while another holder's lease runs.
+   */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease | undefined>;
+  /** Ends the lease at once if it is still current (a clean stop hands the work over). */
+  releaseLease(lease: Lease): Promise<void>;
 
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   /** Adds a key and retires the others (they stay listed for verification). */

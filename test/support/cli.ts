@@ -1,6 +1,7 @@
 /** Runs the real `opencts` command line (bin/opencts.js) as a child process. */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { testStoreFor } from './service.js';
 
 export const OPENCTS_BIN = fileURLToPath(new URL('../../../bin/opencts.js', import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -11,12 +12,21 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** A command on the data dir of a test service on PostgreSQL opens that service's store. */
+export function storeEnv(args: readonly string[]): NodeJS.ProcessEnv {
+  for (const arg of args) {
+    const store = testStoreFor(arg);
+    if (store) return { OPENCTS_STORE: store };
+  }
+  return {};
+}
+
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [OPENCTS_BIN, ...args],
-      { env: { ...process.env, ...env }, cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024 },
+      { env: { ...process.env, ...storeEnv(args), ...env }, cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, stdout, stderr });
@@ -37,7 +47,7 @@ export interface ServeProcess {
 /** Starts `opencts serve` on a free port and waits for it to print where it listens. */
 export function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
   const child = spawn(process.execPath, [OPENCTS_BIN, 'serve', '--port', '0', '--log-level', 'warn', ...args], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...storeEnv(args), ...env },
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

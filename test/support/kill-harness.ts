@@ -58,12 +58,19 @@ export async function killAllAndWait(): Promise<void> {
   );
 }
 
-/** `opencts serve` on a free port; the child is registered before it is waited for. */
-export function serve(dataDir: string, extraArgs: readonly string[] = []): Promise<Served> {
+/**
+ * `opencts serve` on a free port; the child is registered before it is waited for. `env` is added
+ * to this process's environment (a shared OPENCTS_MASTER_KEY, S3 credentials).
+ */
+export function serve(
+  dataDir: string,
+  extraArgs: readonly string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<Served> {
   const child = spawn(
     process.execPath,
     [OPENCTS_BIN, 'serve', '--port', '0', '--log-level', 'warn', ...extraArgs, '--data-dir', dataDir],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   );
   children.add(child);
   const exited = new Promise<number | string>((resolve) =>
@@ -111,22 +118,28 @@ export async function createKey(
   ids: { projectId: string; domainId: string },
   user: string,
   role: 'admin' | 'service',
+  /** More arguments (`--store URL`) and environment (a shared OPENCTS_MASTER_KEY) of the command. */
+  more: { args?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<SigningKey> {
-  const created = await runCli([
-    'credentials',
-    'create',
-    '--data-dir',
-    dataDir,
-    '--project-id',
-    ids.projectId,
-    '--domain-id',
-    ids.domainId,
-    '--user',
-    user,
-    '--role',
-    role,
-    '--json',
-  ]);
+  const created = await runCli(
+    [
+      'credentials',
+      'create',
+      '--data-dir',
+      dataDir,
+      '--project-id',
+      ids.projectId,
+      '--domain-id',
+      ids.domainId,
+      '--user',
+      user,
+      '--role',
+      role,
+      '--json',
+      ...(more.args ?? []),
+    ],
+    more.env,
+  );
   assert.equal(created.code, 0, created.stderr);
   return JSON.parse(created.stdout) as SigningKey;
 }

@@ -16,7 +16,7 @@ import {
   signatureHex,
   stringToSign,
 } from '../../src/api/auth/sdk-hmac-sha256.js';
-import { OPENCTS_BIN, REPO_ROOT, runCli } from './cli.js';
+import { OPENCTS_BIN, REPO_ROOT, runCli, storeEnv } from './cli.js';
 
 export interface RawCall {
   readonly method?: string;
@@ -155,7 +155,7 @@ export function runServe(
   timeoutMs = 15_000,
 ): Promise<ServeOutcome> {
   const child = spawn(process.execPath, [OPENCTS_BIN, 'serve', '--port', '0', '--log-level', 'warn', ...args], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...storeEnv(args), ...env },
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

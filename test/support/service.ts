@@ -10,6 +10,28 @@ import { pino } from 'pino';
 import { resolveConfig, type Config } from '../../src/config.js';
 import { startService, type RunningService } from '../../src/runtime.js';
 import type { IssuedCredential } from '../../src/service/identity-service.js';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
+
+export type StoreKind = 'sqlite' | 'postgres';
+
+/** The store of test services that do not choose one: OPENCTS_TEST_STORE, else SQLite. */
+export function defaultStoreKind(): StoreKind {
+  return process.env['OPENCTS_TEST_STORE'] === 'postgres' ? 'postgres' : 'sqlite';
+}
+
+/** PostgreSQL databases of test data dirs: a restart on the same data dir finds the same one. */
+const databases = new Map<string, TestDatabase>();
+
+/**
+ * The store URL of the test service whose data dir `arg` is or lies in, if it runs on
+ * PostgreSQL: a command run on that data dir (tests/support/cli.ts) must open the same store.
+ */
+export function testStoreFor(arg: string): string | undefined {
+  for (const [dataDir, database] of databases) {
+    if (arg === dataDir || arg.startsWith(dataDir + path.sep)) return database.url;
+  }
+  return undefined;
+}
 
 export interface TestService {
   readonly url: string;
@@ -58,10 +80,15 @@ export function testConfig(dataDir: string, overrides: Partial<Config> = {}): Co
 }
 
 export async function startTestService(
-  options: { dataDir?: string; config?: Partial<Config>; credential?: IssuedCredential } = {},
+  options: { dataDir?: string; config?: Partial<Config>; credential?: IssuedCredential; store?: StoreKind } = {},
 ): Promise<TestService> {
   const dataDir = options.dataDir ?? (await makeTempDir());
-  const config = testConfig(dataDir, options.config);
+  let database = databases.get(dataDir);
+  if (!database && (options.store ?? defaultStoreKind()) === 'postgres') {
+    database = await createTestDatabase();
+    databases.set(dataDir, database);
+  }
+  const config = testConfig(dataDir, { ...(database ? { store: database.url } : {}), ...options.config });
   const service = await startService(config, pino({ level: 'silent' }));
   const requestLog = process.env[REQUEST_LOG_ENV];
   if (requestLog) logRequests(service, requestLog);
@@ -87,6 +114,8 @@ export async function startTestService(
     close: async () => {
       await stop();
       await rm(dataDir, { recursive: true, force: true });
+      databases.delete(dataDir);
+      await database?.drop();
     },
   };
 }

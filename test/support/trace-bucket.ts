@@ -58,23 +58,27 @@ export interface FileTrace {
  * with a string `trace_id`. Throws (with the key) when the file is unreadable or malformed.
  */
 export async function readTraceFile(object: BucketObject): Promise<FileTrace[]> {
-  const raw = await readFile(object.file);
+  return parseTraceFile(object.key, await readFile(object.file));
+}
+
+/** The traces of a trace file's bytes (from a folder or an S3 GET), checked as readTraceFile says. */
+export function parseTraceFile(key: string, raw: Uint8Array): FileTrace[] {
   let text: string;
   try {
-    text = (object.key.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
+    text = Buffer.from(key.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
   } catch (err) {
-    throw new Error(`${object.key}: not gzip (${raw.length} bytes): ${(err as Error).message}`);
+    throw new Error(`${key}: not gzip (${raw.length} bytes): ${(err as Error).message}`);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${object.key}: not JSON (${text.length} chars): ${(err as Error).message}`);
+    throw new Error(`${key}: not JSON (${text.length} chars): ${(err as Error).message}`);
   }
-  if (!Array.isArray(parsed)) throw new Error(`${object.key}: not a JSON array`);
+  if (!Array.isArray(parsed)) throw new Error(`${key}: not a JSON array`);
   for (const [i, item] of parsed.entries()) {
     const id = (item as { trace_id?: unknown } | null)?.trace_id;
-    if (typeof id !== 'string' || id === '') throw new Error(`${object.key}: item ${i} has no trace_id`);
+    if (typeof id !== 'string' || id === '') throw new Error(`${key}: item ${i} has no trace_id`);
   }
   return parsed as FileTrace[];
 }

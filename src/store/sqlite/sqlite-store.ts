@@ -6,7 +6,6 @@ import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Durability } from '../../config.js';
 import type { Trace } from '../../core/trace/trace.js';
-import { fromWireAndStored, toWireTrace, type StoredOnlyFields, type WireTrace } from '../../core/trace/wire.js';
 import type { Tracker } from '../../core/tracker/tracker.js';
 import {
   ProjectConflictError,
@@ -18,6 +17,7 @@ import {
   type TraceQuery,
   type DeliveredFile,
   type DeliveryState,
+  type Lease,
   type SigningKeyRecord,
   type TrackerPlanner,
   type User,
@@ -35,31 +35,12 @@ import type { Notification } from '../../core/notification/notification.js';
 import type { Topic } from '../../core/notification/topic.js';
 import { NotificationTables } from './notification-tables.js';
 import { SecretBox } from '../secret-box.js';
+import { LocalLeases } from '../local-leases.js';
+import { applyChange, deepFreeze } from '../tracker-snapshot.js';
+import { traceFromRow, traceRowValues, type DeliveryRow } from '../trace-row.js';
 import { TraceQueryCache } from './trace-queries.js';
 import { GroupCommit } from './group-commit.js';
 import { migrate } from './migrations.js';
-
-function applyChange(
-  current: readonly Tracker[],
-  upsert: readonly Tracker[],
-  remove: readonly string[],
-): readonly Tracker[] {
-  const gone = new Set([...remove, ...upsert.map((t) => t.id)]);
-  const kept = current.filter((t) => !gone.has(t.id));
-  const added = upsert.filter((t) => !remove.includes(t.id)).map((t) => deepFreeze(structuredClone(t)));
-  return [...kept, ...added].sort((a, b) =>
-    a.tracker_type === b.tracker_type ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : a.tracker_type === 'system' ? -1 : 1,
-  );
-}
-
-/** Cached trackers are shared by every reader: freezing turns an accidental mutation into an error. */
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
 
 export interface SqliteStoreOptions {
   readonly file: string;
@@ -91,6 +72,8 @@ export class SqliteStore implements Store {
   private readonly traceQueries: TraceQueryCache;
   private readonly trackerCache = new Map<string, readonly Tracker[]>();
   private readonly openedSecrets = new Map<string, string>();
+  /** One process writes the file: its leases live in memory. */
+  private readonly leases = new LocalLeases();
   /** Trackers as changed by writes of the batch in progress; promoted to the cache when it commits. */
   private readonly pendingTrackers = new Map<string, readonly Tracker[]>();
   private readonly catalogue: TraceCatalogue;
@@ -496,28 +479,7 @@ export class SqliteStore implements Store {
 
   private insertTrace(t: Trace): void {
     this.tracesInBatch = true;
-    this.stmt.insertTrace.run(
-      t.trace_id,
-      t.project_id,
-      t.domain_id,
-      t.tracker_name,
-      t.event_type,
-      t.time,
-      t.record_time,
-      t.service_type,
-      t.resource_type,
-      t.resource_id ?? null,
-      t.resource_name ?? null,
-      t.trace_name,
-      t.trace_rating,
-      t.user.name ?? t.user.user_name ?? null,
-      t.user.access_key_id ?? null,
-      t.enterprise_project_id ?? null,
-      t.user_agent ?? null,
-      t.content_length ?? null,
-      t.total_time ?? null,
-      JSON.stringify(toWireTrace(t)),
-    );
+    this.stmt.insertTrace.run(...traceRowValues(t));
   }
 
   async listTraces(query: TraceQuery): Promise<TracePage> {
@@ -566,43 +528,24 @@ export class SqliteStore implements Store {
     upToSeq: number,
     limit: number,
   ): Promise<Array<{ seq: number; trace: Trace }>> {
-    const rows = this.stmt.tracesForDelivery.all(projectId, trackerName, afterSeq, upToSeq, limit) as Array<{
-      seq: number;
-      wire: string;
-      event_type: Trace['event_type'];
-      tracker_name: string;
-      project_id: string;
-      domain_id: string;
-      user_agent: string | null;
-      content_length: number | null;
-      total_time: number | null;
-    }>;
-    return rows.map((r) => {
-      const stored: StoredOnlyFields = {
-        event_type: r.event_type,
-        tracker_name: r.tracker_name,
-        project_id: r.project_id,
-        domain_id: r.domain_id,
-      };
-      if (r.user_agent !== null) stored.user_agent = r.user_agent;
-      if (r.content_length !== null) stored.content_length = r.content_length;
-      if (r.total_time !== null) stored.total_time = r.total_time;
-      return { seq: r.seq, trace: fromWireAndStored(JSON.parse(r.wire) as WireTrace, stored) };
-    });
+    const rows = this.stmt.tracesForDelivery.all(projectId, trackerName, afterSeq, upToSeq, limit) as DeliveryRow[];
+    return rows.map(traceFromRow);
   }
 
   async getDeliveryState(trackerId: string): Promise<DeliveryState | undefined> {
     return this.stmt.getDeliveryState.get(trackerId) as DeliveryState | undefined;
   }
 
-  putDeliveryState(state: DeliveryState): Promise<void> {
+  putDeliveryState(state: DeliveryState, fence?: Lease): Promise<void> {
     return this.writer.run(() => {
+      this.leases.check(fence);
       this.stmt.putDeliveryState.run(state);
     });
   }
 
-  completeDelivery(state: DeliveryState, files: readonly DeliveredFile[]): Promise<void> {
+  completeDelivery(state: DeliveryState, files: readonly DeliveredFile[], fence?: Lease): Promise<void> {
     return this.writer.run(() => {
+      this.leases.check(fence);
       for (const f of files) this.stmt.insertDeliveredFile.run(f);
       this.stmt.putDeliveryState.run(state);
     });
@@ -612,8 +555,9 @@ export class SqliteStore implements Store {
     return this.stmt.undigestedFiles.all(trackerId, before) as DeliveredFile[];
   }
 
-  completeDigest(state: DeliveryState, digestKey: string, fileKeys: readonly string[]): Promise<void> {
+  completeDigest(state: DeliveryState, digestKey: string, fileKeys: readonly string[], fence?: Lease): Promise<void> {
     return this.writer.run(() => {
+      this.leases.check(fence);
       for (const key of fileKeys) this.stmt.markDigested.run(digestKey, state.tracker_id, key);
       this.stmt.putDeliveryState.run(state);
     });
@@ -627,6 +571,14 @@ export class SqliteStore implements Store {
 
   async listDeliveryStates(): Promise<DeliveryState[]> {
     return this.stmt.listDeliveryStates.all() as DeliveryState[];
+  }
+
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease | undefined> {
+    return this.leases.acquire(name, holder, ttlMs);
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    this.leases.release(lease);
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
