@@ -21,6 +21,7 @@ import { uuidv7 } from '../src/core/ids.js';
 import type { Trace } from '../src/core/trace/trace.js';
 import type { Tracker } from '../src/core/tracker/tracker.js';
 import { openStore } from '../src/store/open-store.js';
+import { quietPool } from '../src/store/postgres/postgres-store.js';
 import type { Store, TraceQuery } from '../src/store/store.js';
 import { TRACE_COLUMNS, traceRowValues } from '../src/store/trace-row.js';
 import { formatNumber, formatRatio, formatSummary, markdownTable, percentile, summarize } from './support/stats.js';
@@ -118,8 +119,7 @@ async function main(): Promise<void> {
   url.pathname = `/${name}`;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'opencts-bench-pg-'));
   let store: Store | undefined;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: WRITERS });
-  pool.on('error', () => undefined);
+  const pool = quietPool(new pg.Pool({ connectionString: url.toString(), max: WRITERS }));
   try {
     store = (await openStore({ dataDir, store: url.toString(), durability: 'normal', retentionDays: 7 })).store;
     await store.ensureProject({ project_id: PROJECT, domain_id: DOMAIN, name: 'bench', created_at: Date.now() });

@@ -13,6 +13,7 @@ import { migratePostgres, PG_MIGRATIONS } from '../../src/store/postgres/pg-migr
 import { dayOf, partitionName } from '../../src/store/postgres/trace-partitions.js';
 import { IdentityService } from '../../src/service/identity-service.js';
 import { MASTER_KEY_FILE, openStore } from '../../src/store/open-store.js';
+import { quietPool } from '../../src/store/postgres/postgres-store.js';
 import { LeaseLostError, type DeliveryState, type Store } from '../../src/store/store.js';
 import { createTestDatabase } from '../support/postgres.js';
 import { openTestStore, storeContract, trace, tracker } from './store.contract.js';
@@ -50,7 +51,7 @@ async function partitions(url: string): Promise<string[]> {
 describe('PostgreSQL: several instances on one database', () => {
   test('instances starting at once migrate once, under the advisory lock', async () => {
     const db = await createTestDatabase();
-    const pools = Array.from({ length: 4 }, () => new pg.Pool({ connectionString: db.url, max: 2 }));
+    const pools = Array.from({ length: 4 }, () => quietPool(new pg.Pool({ connectionString: db.url, max: 2 })));
     try {
       const ran = await Promise.all(pools.map((p) => migratePostgres(p)));
       assert.deepEqual(
