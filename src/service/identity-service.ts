@@ -33,6 +33,9 @@ export interface CredentialRequest {
 export const PROJECT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const USER_NAME_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
 
+/** Long enough for one bootstrap; an instance that died during it is succeeded after this. */
+const BOOTSTRAP_LEASE_MS = 60_000;
+
 export class IdentityError extends Error {
   override name = 'IdentityError';
 }
@@ -123,6 +126,10 @@ export class IdentityService {
   async bootstrap(): Promise<IssuedCredential | undefined> {
     const projects: Project[] = await this.store.listProjects();
     if (projects.length > 0) return undefined;
+    // Instances starting at once on one empty database: only the one that holds this lease
+    // bootstraps (it is never released: the first project ends bootstrapping for good).
+    if (!(await this.store.acquireLease('bootstrap', newHexId(), BOOTSTRAP_LEASE_MS))) return undefined;
+    if ((await this.store.listProjects()).length > 0) return undefined;
     return this.createCredential({ projectId: newHexId(), domainId: newHexId(), user: 'admin', role: 'admin' });
   }
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import { migratePostgres, PG_MIGRATIONS } from './postgres/pg-migrations.js';
-import { PostgresStore } from './postgres/postgres-store.js';
+import { PostgresStore, quietPool } from './postgres/postgres-store.js';
 import { loadMasterKey, SecretBoxError, type SecretBox } from './secret-box.js';
 import { SQLITE_MIGRATIONS } from './sqlite/migrations.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
@@ -66,7 +66,7 @@ export async function openStore(settings: StoreSettings): Promise<{ store: Store
  */
 export async function migrateStore(settings: StoreSettings): Promise<{ applied: number[]; version: number }> {
   if (isPostgres(settings.store)) {
-    const pool = new pg.Pool({ connectionString: settings.store, max: 1 });
+    const pool = quietPool(new pg.Pool({ connectionString: settings.store, max: 1 }));
     try {
       const applied = await migratePostgres(pool);
       return { applied, version: Math.max(...PG_MIGRATIONS.map((m) => m.version)) };

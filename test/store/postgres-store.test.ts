@@ -11,7 +11,9 @@ import { describe, test } from 'node:test';
 import pg from 'pg';
 import { migratePostgres, PG_MIGRATIONS } from '../../src/store/postgres/pg-migrations.js';
 import { dayOf, partitionName } from '../../src/store/postgres/trace-partitions.js';
+import { IdentityService } from '../../src/service/identity-service.js';
 import { MASTER_KEY_FILE, openStore } from '../../src/store/open-store.js';
+import { quietPool } from '../../src/store/postgres/postgres-store.js';
 import { LeaseLostError, type DeliveryState, type Store } from '../../src/store/store.js';
 import { createTestDatabase } from '../support/postgres.js';
 import { openTestStore, storeContract, trace, tracker } from './store.contract.js';
@@ -49,7 +51,7 @@ async function partitions(url: string): Promise<string[]> {
 describe('PostgreSQL: several instances on one database', () => {
   test('instances starting at once migrate once, under the advisory lock', async () => {
     const db = await createTestDatabase();
-    const pools = Array.from({ length: 4 }, () => new pg.Pool({ connectionString: db.url, max: 2 }));
+    const pools = Array.from({ length: 4 }, () => quietPool(new pg.Pool({ connectionString: db.url, max: 2 })));
     try {
       const ran = await Promise.all(pools.map((p) => migratePostgres(p)));
       assert.deepEqual(
@@ -158,6 +160,20 @@ describe('PostgreSQL: leases between instances', () => {
       const stolen = { ...mine, holder: 'someone-else' };
       await assert.rejects(other.putDeliveryState({ ...STATE, tracker_id: mine.name }, stolen), LeaseLostError);
       await other.putDeliveryState({ ...STATE, tracker_id: mine.name }, mine);
+    } finally {
+      await opened.dispose();
+    }
+  });
+
+  test('three instances starting at once on an empty database bootstrap one project and key', async () => {
+    const opened = await openTestStore('postgres');
+    try {
+      const stores = [opened.store, await opened.another(), await opened.another()];
+      const issued = await Promise.all(stores.map((store) => new IdentityService(store).bootstrap()));
+      assert.equal(issued.filter((c) => c !== undefined).length, 1);
+      assert.equal((await opened.store.listProjects()).length, 1);
+      assert.equal((await opened.store.listCredentials()).length, 1);
+      assert.equal(await new IdentityService(stores[1]!).bootstrap(), undefined, 'and never again');
     } finally {
       await opened.dispose();
     }

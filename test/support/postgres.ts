@@ -1,8 +1,9 @@
 /**
  * Throwaway PostgreSQL databases for tests, on the machine's server (127.0.0.1:5432, trust auth;
  * OPENCTS_TEST_PG_URL names another server's maintenance database). Each one has a random name
- * and is dropped by its owner; any a test left behind is dropped when the test process ends.
+ * and is dropped by its owner; any a test left behind is dropped when the test process exits.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
@@ -17,6 +18,15 @@ export interface TestDatabase {
 }
 
 const undropped = new Map<string, TestDatabase>();
+const PG_MODULE = import.meta.resolve('pg');
+const DROP_SCRIPT = `
+  const [, pgModule, url, ...names] = process.argv;
+  const { default: pg } = await import(pgModule);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  for (const name of names) await client.query('DROP DATABASE IF EXISTS ' + name + ' WITH (FORCE)');
+  await client.end();
+`;
 let cleanupRegistered = false;
 
 async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -51,9 +61,18 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   undropped.set(name, db);
   if (!cleanupRegistered) {
     cleanupRegistered = true;
-    // beforeExit may run async work (then fires again): the loop ends once the map is empty.
-    process.on('beforeExit', () => {
-      for (const left of undropped.values()) left.drop().catch(() => undefined);
+    // Databases a test kept (a stop() for a restart, a crash) are dropped when the process ends,
+    // even by an uncaught exception: 'exit' allows only synchronous work, hence a child process.
+    process.on('exit', () => {
+      if (undropped.size === 0) return;
+      spawnSync(
+        process.execPath,
+        ['--input-type=module', '-e', DROP_SCRIPT, PG_MODULE, TEST_PG_URL, ...undropped.keys()],
+        {
+          stdio: 'ignore',
+          timeout: 15_000,
+        },
+      );
     });
   }
   return db;

@@ -65,6 +65,18 @@ export interface PostgresStoreOptions {
 }
 
 const OPENED_SECRETS_MAX = 10_000;
+
+/**
+ * A connection that breaks while idle (server restart, a terminated backend) must not crash the
+ * process: the next query opens a new one, or fails to its caller. The pool only listens to its
+ * idle connections; a connection it is closing (pool.end() does not wait for the socket) is
+ * given a listener of its own.
+ */
+export function quietPool(pool: pg.Pool): pg.Pool {
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return pool;
+}
 /** SQLSTATE of `no partition of relation "traces" found for row`. */
 const NO_PARTITION = '23514';
 
@@ -144,9 +156,7 @@ export class PostgresStore implements Store {
       types: TYPES,
       application_name: 'opencts',
     });
-    // An idle connection that breaks (server restart) must not crash the process: the next
-    // query on the pool opens a new one, or fails to its caller.
-    pool.on('error', () => undefined);
+    quietPool(pool);
     const store = new PostgresStore(pool, options.purgeRows ?? false);
     try {
       await migratePostgres(pool);
