@@ -1,8 +1,8 @@
 /**
  * What only PostgreSQL has among issue 7's tables: migration 3 fills the catalogue from the
  * traces already stored, topic secrets are sealed in the shared database, notifications and
- * dead letters written by one instance are seen by another, and each instance's commit signal
- * hears its own commits only (the notifier's poll finds the others').
+ * dead letters written by one instance are seen by another, and the commit signal reaches the
+ * other instances through LISTEN/NOTIFY.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -96,7 +96,7 @@ describe('PostgreSQL: notifications, topics and catalogue', () => {
     }
   });
 
-  test("the commit signal hears this instance's commits; another instance's are left to the poll", async () => {
+  test("the commit signal: this instance's commits at once, another instance's by LISTEN/NOTIFY, rolled-back ones never", async () => {
     const opened = await openTestStore('postgres');
     try {
       const a = opened.store;
@@ -105,13 +105,29 @@ describe('PostgreSQL: notifications, topics and catalogue', () => {
       await a.changeTrackers(P1, () => ({ upsert: [tracker(P1, 'system')], result: undefined }));
       let heard = 0;
       const stop = a.onTracesCommitted(() => heard++);
-      const settle = () => new Promise((r) => setTimeout(r, 50));
+      const until = async (done: () => boolean) => {
+        for (let i = 0; i < 100 && !done(); i++) await new Promise((r) => setTimeout(r, 20));
+      };
+      // Listening starts with the first listener; it announces itself once connected.
+      await until(() => heard > 0);
+      await new Promise((r) => setTimeout(r, 100));
+      heard = 0;
       await b.changeTrackers(P1, () => ({ traces: [trace()], result: undefined }));
-      await settle();
-      assert.equal(heard, 0);
-      await a.changeTrackers(P1, () => ({ traces: [trace()], result: undefined }));
-      await settle();
-      assert.equal(heard, 1);
+      await until(() => heard > 0);
+      assert.equal(heard, 1, "another instance's commit");
+      await a.changeTrackers(P1, () => ({ traces: [trace(), trace()], result: undefined }));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(heard, 2, 'its own commit once (its own notification is ignored)');
+      // A write that fails after inserting its traces rolls back its NOTIFY too.
+      await assert.rejects(
+        b.changeTrackers(P1, () => ({
+          upsert: [{ ...tracker(P1, 'other'), id: 'x', tracker_name: 'system' }],
+          traces: [trace()],
+          result: undefined,
+        })),
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(heard, 2, 'nothing committed, nothing heard');
       stop();
     } finally {
       await opened.dispose();

@@ -41,6 +41,7 @@ import type { Notification } from '../../core/notification/notification.js';
 import type { Topic } from '../../core/notification/topic.js';
 import { PgTraceCatalogue } from './pg-catalogue.js';
 import { PgNotificationTables } from './pg-notification-tables.js';
+import { PgTraceSignal } from './pg-trace-signal.js';
 import { changeConfigurationPg, changeTagsPg, getConfigurationPg, listTagsPg } from './pg-tags.js';
 import { TRACE_COLUMNS, traceFromRow, traceRowValues, type DeliveryRow } from '../trace-row.js';
 import { applyChange, deepFreeze } from '../tracker-snapshot.js';
@@ -146,6 +147,7 @@ export class PostgresStore implements Store {
   private readonly notificationTables = new PgNotificationTables(() => this.secrets);
   private readonly traceListeners = new Set<() => void>();
   private traceSignalPending = false;
+  private readonly traceSignal: PgTraceSignal;
   /** Reads outside any transaction, in the shape the table modules take. */
   private readonly reader = {
     read: <R extends pg.QueryResultRow>(c: pg.QueryConfig) => this.pool.query<R>(pgSafe(c)),
@@ -156,6 +158,7 @@ export class PostgresStore implements Store {
     private readonly purgeRows: boolean,
   ) {
     this.writer = new PgGroupCommit(pool);
+    this.traceSignal = new PgTraceSignal(pool.options.connectionString, () => this.signalTracesCommitted());
   }
 
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
@@ -190,6 +193,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.traceSignal.close();
     await this.writer.drain();
     await this.pool.end();
   }
@@ -409,6 +413,7 @@ export class PostgresStore implements Store {
       throw err;
     }
     await this.catalogue.record(tx, traces);
+    await this.traceSignal.announce(tx);
     tx.afterCommit(() => this.signalTracesCommitted());
   }
 
@@ -800,10 +805,11 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Commits of this instance only: another instance's traces are found by the notifier's poll
-   * (every second by default).
+   * Commits of this instance at once; other instances' by LISTEN/NOTIFY (a hint: the notifier's
+   * poll finds whatever a missed notification did not announce).
    */
   onTracesCommitted(listener: () => void): () => void {
+    this.traceSignal.listen();
     // A listener of its own per subscription, so the same function can subscribe twice.
     const own = () => listener();
     this.traceListeners.add(own);
