@@ -108,9 +108,13 @@ describe('PostgreSQL: notifications, topics and catalogue', () => {
       const until = async (done: () => boolean) => {
         for (let i = 0; i < 100 && !done(); i++) await new Promise((r) => setTimeout(r, 20));
       };
-      // Listening starts with the first listener; it announces itself once connected.
-      await until(() => heard > 0);
-      await new Promise((r) => setTimeout(r, 100));
+      // Listening starts with the first listener: commit until the connection hears.
+      for (let i = 0; i < 100 && heard === 0; i++) {
+        await b.changeTrackers(P1, () => ({ traces: [trace()], result: undefined }));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(heard > 0, 'listening');
+      await new Promise((r) => setTimeout(r, 200));
       heard = 0;
       await b.changeTrackers(P1, () => ({ traces: [trace()], result: undefined }));
       await until(() => heard > 0);
@@ -128,6 +132,22 @@ describe('PostgreSQL: notifications, topics and catalogue', () => {
       );
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(heard, 2, 'nothing committed, nothing heard');
+      // The listening connection breaks: it is opened again, says it may have missed some, and hears on.
+      const admin = new pg.Client({ connectionString: opened.url });
+      await admin.connect();
+      try {
+        const killed = await admin.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'opencts-listen' AND datname = current_database()",
+        );
+        assert.equal(killed.rowCount, 1);
+      } finally {
+        await admin.end();
+      }
+      await until(() => heard > 2);
+      assert.equal(heard, 3, 'the catch-up signal after re-opening');
+      await b.changeTrackers(P1, () => ({ traces: [trace()], result: undefined }));
+      await until(() => heard > 3);
+      assert.equal(heard, 4, 'heard again');
       stop();
     } finally {
       await opened.dispose();

@@ -187,6 +187,39 @@ export function tagsAndNotificationsContract(kind: StoreKind): void {
         assert.deepEqual(await store.listTags(P1), []);
       }));
 
+    test('a tag write that fails after writing rolls back alone: its tags, traces and catalogue entries are gone', () =>
+      withStore(kind, async ({ store }) => {
+        const data = tracker(P1, 'bucketlog');
+        await put(store, P1, [tracker(P1, 'system'), data], []);
+        await store.changeTags(P1, data.id, () => ({ tags: [{ key: 'k', value: 'v' }], result: undefined }));
+        const outcomes = await Promise.allSettled([
+          put(store, P1, [], [trace({ trace_name: 'kept' })]),
+          // The same key twice breaks the primary key when the new set is written (after the old one was deleted).
+          store.changeTags(P1, data.id, () => ({
+            tags: [
+              { key: 'dup', value: '1' },
+              { key: 'dup', value: '2' },
+            ],
+            traces: [trace({ trace_name: 'lost' })],
+            result: undefined,
+          })),
+          put(store, P1, [], [trace({ trace_name: 'kept2' })]),
+        ]);
+        assert.deepEqual(
+          outcomes.map((o) => o.status),
+          ['fulfilled', 'rejected', 'fulfilled'],
+        );
+        assert.deepEqual(await store.listTags(P1), [{ tracker_id: data.id, key: 'k', value: 'v' }]);
+        assert.deepEqual(await traceNames(store), ['kept', 'kept2']);
+        assert.deepEqual((await store.listSeenOperations(P1)).map((o) => o.trace_name).sort(), ['kept', 'kept2']);
+        await store.changeTags(P1, data.id, () => ({
+          tags: [],
+          traces: [trace({ trace_name: 'lost' })],
+          result: undefined,
+        }));
+        assert.ok((await store.listSeenOperations(P1)).some((o) => o.trace_name === 'lost'));
+      }));
+
     test('configuration: undefined until set, replaced whole with its traces, refused changes leave nothing', () =>
       withStore(kind, async ({ store }) => {
         await put(store, P1, [tracker(P1, 'system')], []);

@@ -22,6 +22,7 @@ export class PgTraceSignal {
   private readonly instance = randomUUID();
   private client: pg.Client | undefined;
   private listening = false;
+  private connectedBefore = false;
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
 
@@ -64,8 +65,10 @@ export class PgTraceSignal {
     try {
       await client.connect();
       await client.query(`LISTEN ${TRACE_CHANNEL}`);
-      // Traces committed while the connection was being (re)opened were not announced to it.
-      if (!this.closed) this.onOtherInstance();
+      // Traces committed while the connection was being re-opened were not announced to it (a
+      // first connection has nothing to catch up on: the notifier looks for work as it starts).
+      if (this.connectedBefore && !this.closed) this.onOtherInstance();
+      this.connectedBefore = true;
     } catch {
       retry();
     }
