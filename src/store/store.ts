@@ -244,7 +244,8 @@ export interface Store {
   failDeadLetterRetry(id: string, attempts: number, error: string, at: number): Promise<void>;
   /**
    * Calls `listener` after every commit that added traces (the notifier wakes on it instead of
-   * polling); returns the function that unsubscribes. Other processes' commits are not seen.
+   * polling); returns the function that unsubscribes. Other processes' commits are not seen on
+   * SQLite; on PostgreSQL they are, best effort (LISTEN/NOTIFY; the notifier's poll is the guarantee).
    */
   onTracesCommitted(listener: () => void): () => void;
 }

@@ -9,3 +9,8 @@ await import('./trackers.test.js');
 await import('./traces.test.js');
 await import('./self-audit.test.js');
 await import('./restart.test.js');
+await import('./notifications.test.js');
+await import('./tags.test.js');
+await import('./configuration.test.js');
+await import('./catalogue.test.js');
+await import('./legacy.test.js');

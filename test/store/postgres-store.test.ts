@@ -17,8 +17,10 @@ import { quietPool } from '../../src/store/postgres/postgres-store.js';
 import { LeaseLostError, type DeliveryState, type Store } from '../../src/store/store.js';
 import { createTestDatabase } from '../support/postgres.js';
 import { openTestStore, storeContract, trace, tracker } from './store.contract.js';
+import { tagsAndNotificationsContract } from './tags-notifications.contract.js';
 
 storeContract('postgres');
+tagsAndNotificationsContract('postgres');
 
 const P1 = 'p1000000000000000000000000000001';
 const D1 = 'd1000000000000000000000000000001';

@@ -1,4 +1,6 @@
-/** The Store contract on SQLite (the embedded default). */
+/** The Store contracts on SQLite (the embedded default). */
 import { storeContract } from './store.contract.js';
+import { tagsAndNotificationsContract } from './tags-notifications.contract.js';
 
 storeContract('sqlite');
+tagsAndNotificationsContract('sqlite');

@@ -167,6 +167,87 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'notifications, topics, dead letters, tracker tags, project configuration, catalogue of seen operations and users',
+    // The tables of SQLite migrations 7 and 8. Tags go with their tracker (ON DELETE CASCADE);
+    // trace_operations and trace_users are kept up to date as traces are inserted (under the
+    // trace lock), and are filled here once from the traces already stored. Their keys are MD5s
+    // of the values: reported values have no length limit and a B-tree entry must stay < 2.7 kB.
+    sql: `
+      CREATE TABLE notifications (
+        notification_id   text COLLATE "C" PRIMARY KEY,
+        project_id        text COLLATE "C" NOT NULL REFERENCES projects (project_id),
+        notification_name text COLLATE "C" NOT NULL,
+        status            text COLLATE "C" NOT NULL,
+        body              text NOT NULL,
+        position          bigint GENERATED ALWAYS AS IDENTITY,
+        UNIQUE (project_id, notification_name)
+      );
+      CREATE INDEX notifications_status ON notifications (status);
+      CREATE TABLE topics (
+        urn           text COLLATE "C" PRIMARY KEY,
+        project_id    text COLLATE "C" NOT NULL REFERENCES projects (project_id),
+        url           text NOT NULL,
+        secret_sealed text NOT NULL,
+        created_at    bigint NOT NULL
+      );
+      CREATE INDEX topics_project ON topics (project_id);
+      CREATE TABLE notification_dead_letters (
+        id                 text COLLATE "C" PRIMARY KEY,
+        project_id         text COLLATE "C" NOT NULL,
+        notification_id    text COLLATE "C" NOT NULL,
+        notification_name  text NOT NULL,
+        topic_urn          text NOT NULL,
+        trace_id           text COLLATE "C" NOT NULL,
+        trace_seq          bigint NOT NULL,
+        body               text NOT NULL,
+        attempts           bigint NOT NULL,
+        last_error         text NOT NULL,
+        failed_at          bigint NOT NULL,
+        retry_requested_at bigint
+      );
+      CREATE UNIQUE INDEX dead_letters_message ON notification_dead_letters (notification_id, trace_id);
+      CREATE INDEX dead_letters_project ON notification_dead_letters (project_id, failed_at);
+      CREATE INDEX dead_letters_retry ON notification_dead_letters (retry_requested_at)
+        WHERE retry_requested_at IS NOT NULL;
+      CREATE TABLE tracker_tags (
+        tracker_id text COLLATE "C" NOT NULL REFERENCES trackers (id) ON DELETE CASCADE,
+        project_id text COLLATE "C" NOT NULL,
+        tag_key    text COLLATE "C" NOT NULL,
+        tag_value  text NOT NULL,
+        PRIMARY KEY (tracker_id, tag_key)
+      );
+      CREATE INDEX tracker_tags_project ON tracker_tags (project_id, tag_key);
+      CREATE TABLE project_configuration (
+        project_id text COLLATE "C" PRIMARY KEY REFERENCES projects (project_id),
+        body       text NOT NULL
+      );
+      CREATE TABLE trace_operations (
+        project_id    text COLLATE "C" NOT NULL,
+        service_type  text COLLATE "C" NOT NULL,
+        resource_type text COLLATE "C" NOT NULL,
+        trace_name    text COLLATE "C" NOT NULL,
+        operation_md5 text GENERATED ALWAYS AS (md5(
+          length(service_type)::text || ':' || service_type || length(resource_type)::text || ':' ||
+          resource_type || ':' || trace_name)) STORED,
+        PRIMARY KEY (project_id, operation_md5)
+      );
+      CREATE TABLE trace_users (
+        project_id text COLLATE "C" NOT NULL,
+        user_name  text COLLATE "C" NOT NULL,
+        last_seen  bigint NOT NULL,
+        user_md5   text GENERATED ALWAYS AS (md5(user_name)) STORED,
+        PRIMARY KEY (project_id, user_md5)
+      );
+      INSERT INTO trace_operations (project_id, service_type, resource_type, trace_name)
+        SELECT DISTINCT project_id, service_type, resource_type, trace_name FROM traces
+        ON CONFLICT DO NOTHING;
+      INSERT INTO trace_users (project_id, user_name, last_seen)
+        SELECT project_id, user_name, max(time) FROM traces WHERE user_name IS NOT NULL AND user_name <> ''
+        GROUP BY project_id, user_name;
+    `,
+  },
 ];
 
 /** Applies the missing migrations; returns the versions it ran (none when another instance did). */

@@ -28,7 +28,21 @@ import {
   type TraceQuery,
   type TrackerPlanner,
   type User,
+  type ConfigurationPlanner,
+  type DeadLetter,
+  type NotificationPlanner,
+  type TagPlanner,
+  type TopicWithSecret,
+  type TrackerTag,
 } from '../store.js';
+import type { CtsConfiguration } from '../../core/configuration.js';
+import type { OperationEntry } from '../../core/catalogue/operations.js';
+import type { Notification } from '../../core/notification/notification.js';
+import type { Topic } from '../../core/notification/topic.js';
+import { PgTraceCatalogue } from './pg-catalogue.js';
+import { PgNotificationTables } from './pg-notification-tables.js';
+import { PgTraceSignal } from './pg-trace-signal.js';
+import { changeConfigurationPg, changeTagsPg, getConfigurationPg, listTagsPg } from './pg-tags.js';
 import { TRACE_COLUMNS, traceFromRow, traceRowValues, type DeliveryRow } from '../trace-row.js';
 import { applyChange, deepFreeze } from '../tracker-snapshot.js';
 import { PgGroupCommit, type PgTransaction } from './pg-group-commit.js';
@@ -141,12 +155,22 @@ export class PostgresStore implements Store {
   /** Days known to have a trace partition (a hint: a miss or a stale entry costs a retry). */
   private readonly partitionDays = new Set<number>();
   private secrets!: SecretBox;
+  private readonly catalogue = new PgTraceCatalogue();
+  private readonly notificationTables = new PgNotificationTables(() => this.secrets);
+  private readonly traceListeners = new Set<() => void>();
+  private traceSignalPending = false;
+  private readonly traceSignal: PgTraceSignal;
+  /** Reads outside any transaction, in the shape the table modules take. */
+  private readonly reader = {
+    read: <R extends pg.QueryResultRow>(c: pg.QueryConfig) => this.pool.query<R>(pgSafe(c)),
+  };
 
   private constructor(
     private readonly pool: pg.Pool,
     private readonly purgeRows: boolean,
   ) {
     this.writer = new PgGroupCommit(pool);
+    this.traceSignal = new PgTraceSignal(pool.options.connectionString, () => this.signalTracesCommitted());
   }
 
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
@@ -179,6 +203,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.traceSignal.close();
     await this.writer.drain();
     await this.pool.end();
   }
@@ -397,6 +422,28 @@ export class PostgresStore implements Store {
       if ((err as { code?: string }).code === NO_PARTITION) this.partitionDays.clear();
       throw err;
     }
+    await this.catalogue.record(tx, traces);
+    await this.traceSignal.announce(tx);
+    tx.afterCommit(() => this.signalTracesCommitted());
+  }
+
+  /**
+   * Tells the listeners once per commit (however many writes of the batch added traces), after
+   * the callers' turn: a failing listener must not look like a failed commit.
+   */
+  private signalTracesCommitted(): void {
+    if (this.traceSignalPending) return;
+    this.traceSignalPending = true;
+    setImmediate(() => {
+      this.traceSignalPending = false;
+      for (const listener of this.traceListeners) {
+        try {
+          listener();
+        } catch {
+          // listeners only schedule work; theirs to log
+        }
+      }
+    });
   }
 
   private async ensurePartition(tx: PgTransaction, day: number): Promise<void> {
@@ -656,5 +703,126 @@ export class PostgresStore implements Store {
         values: [key.fingerprint, key.public_key_pem, key.private_key_sealed, key.created_at, key.retired_at],
       });
     });
+  }
+
+  listTags(projectId: string): Promise<TrackerTag[]> {
+    return listTagsPg(this.reader, projectId);
+  }
+
+  changeTags<T>(projectId: string, trackerId: string, planner: TagPlanner<T>): Promise<T> {
+    return this.writer.run(
+      async (tx) => {
+        const trackers = await this.trackersIn(tx, projectId);
+        const change = await changeTagsPg(tx, projectId, trackerId, trackers, planner);
+        await this.insertChangeTraces(tx, projectId, change.traces);
+        return change.result;
+      },
+      { traces: true },
+    );
+  }
+
+  getConfiguration(projectId: string): Promise<CtsConfiguration | undefined> {
+    return getConfigurationPg(this.reader, projectId);
+  }
+
+  changeConfiguration<T>(projectId: string, planner: ConfigurationPlanner<T>): Promise<T> {
+    return this.writer.run(
+      async (tx) => {
+        const trackers = await this.trackersIn(tx, projectId);
+        const change = await changeConfigurationPg(tx, projectId, trackers, planner);
+        await this.insertChangeTraces(tx, projectId, change.traces);
+        return change.result;
+      },
+      { traces: true },
+    );
+  }
+
+  /** The traces that record a tag, configuration or notification change, in its transaction. */
+  private async insertChangeTraces(
+    tx: PgTransaction,
+    projectId: string,
+    traces: readonly Trace[] | undefined,
+  ): Promise<void> {
+    if (!traces?.length) return;
+    if (traces.some((t) => t.project_id !== projectId)) throw new Error('trace belongs to another project');
+    await this.insertTraces(tx, traces);
+  }
+
+  listSeenOperations(projectId: string): Promise<OperationEntry[]> {
+    return PgTraceCatalogue.seenOperations(this.reader, projectId);
+  }
+
+  listSeenResources(domainId: string): Promise<Array<Pick<OperationEntry, 'service_type' | 'resource_type'>>> {
+    return PgTraceCatalogue.seenResources(this.reader, domainId);
+  }
+
+  listActiveUsers(projectId: string, since: number): Promise<string[]> {
+    return PgTraceCatalogue.activeUsers(this.reader, projectId, since);
+  }
+
+  listNotifications(projectId: string): Promise<Notification[]> {
+    return this.notificationTables.list(this.reader, projectId);
+  }
+
+  listTopics(projectId: string): Promise<Topic[]> {
+    return this.notificationTables.listTopics(this.reader, projectId);
+  }
+
+  changeNotifications<T>(projectId: string, planner: NotificationPlanner<T>): Promise<T> {
+    return this.writer.run(
+      async (tx) => {
+        const trackers = await this.trackersIn(tx, projectId);
+        const change = planner(await this.notificationTables.state(tx, projectId, trackers));
+        if (change.traces?.some((t) => t.project_id !== projectId)) throw new Error('trace belongs to another project');
+        await this.notificationTables.apply(tx, projectId, change, Date.now());
+        await this.insertChangeTraces(tx, projectId, change.traces);
+        return change.result;
+      },
+      { traces: true },
+    );
+  }
+
+  listEnabledNotifications(): Promise<Notification[]> {
+    return this.notificationTables.listEnabled(this.reader);
+  }
+
+  getTopicSecret(projectId: string, urn: string): Promise<TopicWithSecret | undefined> {
+    return this.notificationTables.getTopicSecret(this.reader, projectId, urn);
+  }
+
+  advanceNotificationCursor(notificationId: string, seq: number): Promise<boolean> {
+    return this.writer.run((tx) => this.notificationTables.advanceCursor(tx, notificationId, seq));
+  }
+
+  deadLetterNotification(letter: DeadLetter): Promise<void> {
+    return this.writer.run((tx) => this.notificationTables.deadLetter(tx, letter));
+  }
+
+  listDeadLetters(projectId: string): Promise<DeadLetter[]> {
+    return this.notificationTables.listDeadLetters(this.reader, projectId);
+  }
+
+  listRetryRequested(limit: number): Promise<DeadLetter[]> {
+    return this.notificationTables.listRetryRequested(this.reader, limit);
+  }
+
+  resolveDeadLetter(id: string): Promise<void> {
+    return this.writer.run((tx) => this.notificationTables.resolveDeadLetter(tx, id));
+  }
+
+  failDeadLetterRetry(id: string, attempts: number, error: string, at: number): Promise<void> {
+    return this.writer.run((tx) => this.notificationTables.failRetry(tx, id, attempts, error, at));
+  }
+
+  /**
+   * Commits of this instance at once; other instances' by LISTEN/NOTIFY (a hint: the notifier's
+   * poll finds whatever a missed notification did not announce).
+   */
+  onTracesCommitted(listener: () => void): () => void {
+    this.traceSignal.listen();
+    // A listener of its own per subscription, so the same function can subscribe twice.
+    const own = () => listener();
+    this.traceListeners.add(own);
+    return () => this.traceListeners.delete(own);
   }
 }
