@@ -11,11 +11,9 @@ import { buildServer } from './api/server.js';
 import { LtsSink } from './lts/lts-sink.js';
 import type { Config } from './config.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
-import { FsObjectStore } from './delivery/fs/fs-object-store.js';
 import type { ObjectStore } from './delivery/object-store.js';
 import { SigningKeys } from './delivery/signing-keys.js';
-import { S3ObjectStore } from './delivery/s3/s3-object-store.js';
-import { isS3, s3Options } from './delivery/s3/s3-settings.js';
+import { openObjectStore } from './delivery/open-object-store.js';
 import { AuditRecorder } from './service/audit-recorder.js';
 import { IdentityService, type IssuedCredential } from './service/identity-service.js';
 import { startRetentionPurge } from './service/retention.js';
@@ -36,7 +34,7 @@ import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
 export { DATABASE_FILE, MASTER_KEY_FILE } from './store/open-store.js';
-export const BUCKETS_DIR = 'buckets';
+export { BUCKETS_DIR } from './delivery/open-object-store.js';
 export const BOOTSTRAP_CREDENTIALS_FILE = 'credentials.json';
 export const LTS_DIR = 'lts';
 
@@ -63,9 +61,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   const fileOperations = config.operationsCatalogue ? loadOperationsCatalogue(config.operationsCatalogue) : [];
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const { store, secrets } = await openStore(config);
-  const objects: ObjectStore = isS3(config.objectStore)
-    ? new S3ObjectStore(s3Options(config, config.region))
-    : new FsObjectStore(path.join(config.dataDir, BUCKETS_DIR));
+  const objects: ObjectStore = openObjectStore(config);
   const audit = new AuditRecorder(store);
   return {
     config,

@@ -150,7 +150,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   collectSelfOperations(app, deps.catalogue);
   registerVersionRoutes(app);
-  registerOperationalRoutes(app, { store: deps.store, metrics });
+  registerOperationalRoutes(app, { store: deps.store, objects: deps.objects, metrics });
   registerTrackerRoutes(app, deps.trackers);
   registerTraceRoutes(app, deps.traces);
   registerDigestKeyRoutes(app, deps.keys);

@@ -1,6 +1,7 @@
 /** `opencts` command line (commander). Command names and flags are stable: scripts rely on them. */
 import { Command } from 'commander';
 import { registerCredentialCommands } from './credentials.js';
+import { registerDoctorCommand } from './doctor.js';
 import { registerKeyCommands } from './keys.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerTraceCommands(program);
   registerTopicCommands(program);
   registerMigrateCommand(program);
+  registerDoctorCommand(program);
   return program;
 }
 

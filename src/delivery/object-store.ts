@@ -40,6 +40,11 @@ export class AccessDeniedError extends Error {
   override name = 'AccessDeniedError';
 }
 
+/** The store gave no usable answer (readiness, `opencts doctor`). */
+export class ObjectStoreUnreachableError extends Error {
+  override name = 'ObjectStoreUnreachableError';
+}
+
 export class NoSuchKeyError extends Error {
   override name = 'NoSuchKeyError';
 }
@@ -54,6 +59,12 @@ export interface ObjectStore extends BucketAdmin {
   deleteObject(bucket: string, key: string): Promise<void>;
   /** Deletes objects older than the bucket's lifecycle rule, where the store does not do it itself. */
   applyLifecycle(bucket: string, now: number): Promise<number>;
+  /**
+   * Resolves when the store answers at all (readiness): the fs root is a writable folder, an S3
+   * endpoint gives any HTTP answer below 500. Throws ObjectStoreUnreachableError otherwise, or when
+   * no answer came within `timeoutMs`. Says nothing about one bucket or the credentials.
+   */
+  probe(timeoutMs: number): Promise<void>;
   /** Releases connections (keep-alive sockets would hold the process open). */
   close?(): void;
 }

@@ -100,6 +100,10 @@ function objectStoreContract(name: string, open: () => Promise<Harness>): void {
     });
     after(async () => harness.close());
 
+    it('probe resolves while the store answers (readiness)', async () => {
+      await store.probe(5000);
+    });
+
     it('creates a bucket once: bucketExists turns true, a second create is BucketExistsError', async () => {
       const bucket = bucketName();
       assert.equal(await store.bucketExists(bucket), false);

@@ -24,14 +24,15 @@
  * (spec §5.1/§5.2) never collide this way.
  */
 import { randomBytes } from 'node:crypto';
-import { statSync, type Dirent, type Stats } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { constants, statSync, type Dirent, type Stats } from 'node:fs';
+import { access, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { BucketExistsError } from '../buckets.js';
 import {
   AccessDeniedError,
   NoSuchBucketError,
   NoSuchKeyError,
+  ObjectStoreUnreachableError,
   type ObjectMetadata,
   type ObjectStore,
   type ObjectSummary,
@@ -200,6 +201,27 @@ export class FsObjectStore implements ObjectStore {
   }
 
   // ---- buckets (spec §1.2 is_obs_created / bucket_lifecycle) ----
+
+  /**
+   * The buckets folder is a writable folder, or (before the first bucket) its parent is: the
+   * next createBucket could make it. A file in the way, a read-only or vanished data dir is down.
+   */
+  async probe(): Promise<void> {
+    let target = this.root;
+    const stats = await stat(target).catch((err: unknown) => {
+      if (errnoCode(err) === 'ENOENT') return undefined;
+      throw new ObjectStoreUnreachableError(`buckets folder ${this.root}: ${(err as Error).message}`, { cause: err });
+    });
+    if (stats && !stats.isDirectory()) {
+      throw new ObjectStoreUnreachableError(`buckets folder ${this.root} is not a folder`);
+    }
+    if (!stats) target = path.dirname(this.root);
+    try {
+      await access(target, constants.W_OK);
+    } catch (err) {
+      throw new ObjectStoreUnreachableError(`${target} is not writable: ${(err as Error).message}`, { cause: err });
+    }
+  }
 
   async bucketExists(name: string): Promise<boolean> {
     if (!isSafeBucketName(name)) return false;

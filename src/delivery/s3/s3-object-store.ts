@@ -35,6 +35,7 @@ import {
   AccessDeniedError,
   NoSuchBucketError,
   NoSuchKeyError,
+  ObjectStoreUnreachableError,
   type ObjectMetadata,
   type ObjectStore,
   type ObjectSummary,
@@ -62,6 +63,8 @@ export class LifecycleUnsupportedError extends Error {
 export const LIFECYCLE_RULE_ID = 'opencts-retention';
 
 const MAX_SOCKETS = 64;
+/** The bucket name readiness probes ask about (its existence does not matter). */
+const PROBE_BUCKET = 'opencts-readiness-probe';
 const CONNECTION_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 120_000;
 
@@ -138,6 +141,23 @@ export class S3ObjectStore implements ObjectStore {
 
   destroy(): void {
     this.client.destroy();
+  }
+
+  /**
+   * A HeadBucket of a bucket nobody needs to own: any HTTP answer (404, 403, a redirect) shows the
+   * endpoint is up; only no answer, or a 5xx, is down. No request is retried past the deadline.
+   */
+  async probe(timeoutMs: number): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: PROBE_BUCKET }), {
+        abortSignal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const status = httpStatus(err);
+      if (status !== undefined && status < 500) return;
+      const why = status === undefined ? `${s3ErrorName(err) ?? 'error'}: ${(err as Error).message}` : `HTTP ${status}`;
+      throw new ObjectStoreUnreachableError(`S3 endpoint did not answer: ${why}`, { cause: err });
+    }
   }
 
   // ---- buckets ----
