@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import type { Trace } from '../../src/core/trace/trace.js';
-import { toWireTrace } from '../../src/core/trace/wire.js';
+import { TRACE_COLUMNS, traceRowValues, type TraceRowValues } from '../../src/store/trace-row.js';
 import { migrate, SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { THROUGHPUT_PRAGMAS } from '../../src/store/sqlite/sqlite-store.js';
 
@@ -39,39 +39,13 @@ export function tracesTableWithoutIndexes(name: string): string {
 }
 
 export function insertTraceSql(table = 'traces'): string {
-  return `INSERT INTO ${table} (trace_id, project_id, domain_id, tracker_name, event_type, time, record_time,
-     service_type, resource_type, resource_id, resource_name, trace_name, trace_rating, user_name,
-     access_key_id, enterprise_project_id, user_agent, content_length, total_time, wire)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  return `INSERT INTO ${table} (${TRACE_COLUMNS.join(', ')}) VALUES (${TRACE_COLUMNS.map(() => '?').join(', ')})`;
 }
 
-export type TraceRow = Array<string | number | null>;
+export type TraceRow = TraceRowValues;
 
-/** The values SqliteStore.insertTrace binds for a trace (wire JSON included). */
-export function traceRow(t: Trace): TraceRow {
-  return [
-    t.trace_id,
-    t.project_id,
-    t.domain_id,
-    t.tracker_name,
-    t.event_type,
-    t.time,
-    t.record_time,
-    t.service_type,
-    t.resource_type,
-    t.resource_id ?? null,
-    t.resource_name ?? null,
-    t.trace_name,
-    t.trace_rating,
-    t.user.name ?? t.user.user_name ?? null,
-    t.user.access_key_id ?? null,
-    t.enterprise_project_id ?? null,
-    t.user_agent ?? null,
-    t.content_length ?? null,
-    t.total_time ?? null,
-    JSON.stringify(toWireTrace(t)),
-  ];
-}
+/** The values SqliteStore.insertTrace binds for a trace (wire JSON included): the store's own function. */
+export const traceRow: (t: Trace) => TraceRow = traceRowValues;
 
 export const UPSERT_TRACKER_SQL = `INSERT INTO trackers (id, project_id, tracker_type, tracker_name, body) VALUES (?, ?, ?, ?, ?)
    ON CONFLICT (id) DO UPDATE SET tracker_name = excluded.tracker_name, body = excluded.body`;
