@@ -13,12 +13,19 @@
  * or keeps). Where the kills land still depends on timing.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { OPENCTS_BIN, REPO_ROOT, runCli } from '../support/cli.js';
+import {
+  createKey,
+  killAllAndWait,
+  listAllSystemTraces,
+  seededRandom,
+  serve,
+  stopWith,
+  type KillWireTrace,
+} from '../support/kill-harness.js';
 import { makeTempDir } from '../support/service.js';
 import { signedFetch, type CallResult, type SigningKey } from '../support/signed-fetch.js';
 
@@ -44,7 +51,6 @@ const KEEP_CHANCE = 0.1;
 /** Data trackers left over from earlier starts beyond this many are deleted first (quota is 100). */
 const LEFTOVERS_KEPT = 10;
 /** A SIGKILLed process must be gone this quickly. */
-const EXIT_TIMEOUT_MS = 10_000;
 const START_TIMEOUT_MS = 20_000;
 
 const MIN_ACKNOWLEDGED_WRITES = 300;
@@ -70,7 +76,7 @@ interface Op {
   error?: string;
 }
 
-interface WireTrace {
+interface WireTrace extends KillWireTrace {
   readonly trace_id: string;
   readonly trace_name: string;
   readonly trace_rating: string;
@@ -86,78 +92,6 @@ interface WireTracker {
   readonly lts: { readonly is_lts_enabled: boolean };
 }
 
-interface Served {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly exited: Promise<number | string>;
-}
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Every child this file started, so none outlives the test, whatever fails. */
-const children = new Set<ChildProcess>();
-
-function alive(child: ChildProcess): boolean {
-  return child.exitCode === null && child.signalCode === null;
-}
-
-function killAll(): void {
-  for (const child of children) if (alive(child)) child.kill('SIGKILL');
-}
-process.once('exit', killAll);
-
-/**
- * Like startServe in test/support/cli.ts, but the child is registered before it is waited for,
- * so even a start that times out cannot leave a process behind.
- */
-function serve(dataDir: string): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    [OPENCTS_BIN, 'serve', '--port', '0', '--log-level', 'warn', '--data-dir', dataDir],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.add(child);
-  const exited = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
-  );
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`serve did not start: ${output}`));
-    }, START_TIMEOUT_MS);
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    child.stdout?.on('data', (d: Buffer) => {
-      output += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]!, exited });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code}: ${output}`));
-    });
-  });
-}
-
-async function killHard(served: Served): Promise<void> {
-  served.child.kill('SIGKILL');
-  const result = await Promise.race([served.exited, sleep(EXIT_TIMEOUT_MS, 'timeout', { ref: false })]);
-  assert.equal(result, 'SIGKILL', 'the child died of SIGKILL');
-}
-
 function okStatus(status: number): boolean {
   return status >= 200 && status < 300;
 }
@@ -166,23 +100,6 @@ async function listAllTrackers(url: string, key: SigningKey): Promise<WireTracke
   const res = await signedFetch(url, key, { path: `/v3/${key.project_id}/trackers` });
   assert.equal(res.status, 200, res.text);
   return (res.json as { trackers: WireTracker[] }).trackers;
-}
-
-async function listAllSystemTraces(url: string, key: SigningKey, from: number): Promise<WireTrace[]> {
-  const traces: WireTrace[] = [];
-  let next: string | undefined;
-  for (let page = 0; page < 10_000; page++) {
-    const res = await signedFetch(url, key, {
-      path: `/v3/${key.project_id}/traces`,
-      query: { trace_type: 'system', limit: 200, from, next },
-    });
-    assert.equal(res.status, 200, res.text);
-    const body = res.json as { traces: WireTrace[]; meta_data: { count: number; marker?: string | null } };
-    traces.push(...body.traces);
-    next = body.meta_data.marker ?? undefined;
-    if (!next || body.traces.length === 0) return traces;
-  }
-  assert.fail('ListTraces paging did not end');
 }
 
 /**
@@ -301,21 +218,7 @@ test(
     const began = Date.now();
     const dataDir = await makeTempDir('opencts-kill-');
     try {
-      const created = await runCli([
-        'credentials',
-        'create',
-        '--data-dir',
-        dataDir,
-        '--project-id',
-        PROJECT_ID,
-        '--domain-id',
-        DOMAIN_ID,
-        '--user',
-        USER,
-        '--json',
-      ]);
-      assert.equal(created.code, 0, created.stderr);
-      const key = JSON.parse(created.stdout) as SigningKey;
+      const key = await createKey(dataDir, { projectId: PROJECT_ID, domainId: DOMAIN_ID }, USER, 'admin');
 
       // Each loop of each start gets two bucket folders of its own: one for the trackers it creates
       // and deletes in turn, one to move to after it kept a tracker. Two data trackers may not watch
@@ -432,7 +335,7 @@ test(
         await sleep(KILL_DELAY_MIN_MS + Math.floor(killDelay() * (KILL_DELAY_MAX_MS - KILL_DELAY_MIN_MS)));
         killed = true;
         const pendingAtKill = ops.filter((op) => op.run === run && op.state === 'pending').length;
-        await killHard(served);
+        await stopWith(served, 'SIGKILL', 'SIGKILL');
         await Promise.all(workers);
         if (pendingAtKill > 0) killsWithRequestsInFlight++;
         inFlightAtKills += pendingAtKill;
@@ -454,9 +357,9 @@ test(
       let traces: WireTrace[];
       try {
         finalTrackers = await listAllTrackers(served.url, key);
-        traces = await listAllSystemTraces(served.url, key, began - 1);
+        traces = await listAllSystemTraces<WireTrace>(served.url, key, began - 1);
       } finally {
-        await killHard(served);
+        await stopWith(served, 'SIGKILL', 'SIGKILL');
       }
 
       const { acked, inFlight, committedWithoutAnswer } = checkSurvivors(ops, traces, finalTrackers);
@@ -477,12 +380,7 @@ test(
         `only ${killsWithRequestsInFlight} kills with requests in flight`,
       );
     } finally {
-      killAll();
-      await Promise.all(
-        [...children].map((child) =>
-          alive(child) ? new Promise((resolve) => child.once('exit', resolve)) : undefined,
-        ),
-      );
+      await killAllAndWait();
       await rm(dataDir, { recursive: true, force: true });
     }
   },

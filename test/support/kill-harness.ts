@@ -144,8 +144,13 @@ export async function createKey(
   return JSON.parse(created.stdout) as SigningKey;
 }
 
-export async function listAllSystemTraces(url: string, key: SigningKey, from: number): Promise<KillWireTrace[]> {
-  const traces: KillWireTrace[] = [];
+/** Every system trace from `from` on, paging with the marker (T: the fields a test reads). */
+export async function listAllSystemTraces<T extends KillWireTrace = KillWireTrace>(
+  url: string,
+  key: SigningKey,
+  from: number,
+): Promise<T[]> {
+  const traces: T[] = [];
   let next: string | undefined;
   for (let page = 0; page < 100_000; page++) {
     const res = await signedFetch(url, key, {
@@ -153,7 +158,7 @@ export async function listAllSystemTraces(url: string, key: SigningKey, from: nu
       query: { trace_type: 'system', limit: 200, from, next },
     });
     assert.equal(res.status, 200, res.text);
-    const body = res.json as { traces: KillWireTrace[]; meta_data: { marker?: string | null } };
+    const body = res.json as { traces: T[]; meta_data: { marker?: string | null } };
     traces.push(...body.traces);
     next = body.meta_data.marker ?? undefined;
     if (!next || body.traces.length === 0) return traces;
