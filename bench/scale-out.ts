@@ -38,7 +38,7 @@ import type { Tracker } from '../src/core/tracker/tracker.js';
 import { quietPool } from '../src/store/postgres/postgres-store.js';
 import { MASTER_KEY_ENV } from '../src/store/secret-box.js';
 import { TRACE_COLUMNS, traceRowValues } from '../src/store/trace-row.js';
-import type { ChildServer } from './support/child-server.js';
+import { processCpuSeconds, type ChildServer } from './support/child-server.js';
 import { closedLoopLoad, type LoadRun, type LoadTarget } from './support/load.js';
 import {
   createCredentials,
@@ -217,6 +217,8 @@ export interface ScaleRun {
   readonly errorSamples: Record<string, number>;
   /** Sum over the loaded instances, % of one core. */
   readonly serverCpuPercent: number;
+  /** CPU of the PostgreSQL backends connected to the benchmark's database, % of one core. */
+  readonly postgresCpuPercent: number;
   readonly perInstance: LoadRun[];
   readonly round: number;
 }
@@ -245,7 +247,21 @@ function split(total: number, instances: number): number[] {
   return Array.from({ length: instances }, (_, i) => Math.floor(total / instances) + (i < total % instances ? 1 : 0));
 }
 
+/** CPU seconds so far of each backend connected to `database` (the server runs on this machine). */
+async function backendCpu(pool: pg.Pool, database: string): Promise<Map<number, number>> {
+  const { rows } = await pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database]);
+  return new Map(rows.map((r) => [r.pid, processCpuSeconds(r.pid)]));
+}
+
+/** Backend CPU between two snapshots (a backend gone before the second is missed; pools keep theirs). */
+function cpuBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let seconds = 0;
+  for (const [pid, cpu] of after) if (Number.isFinite(cpu)) seconds += cpu - (before.get(pid) ?? 0);
+  return seconds;
+}
+
 async function measure(
+  db: { pool: pg.Pool; database: string },
   targets: readonly LoadTarget[],
   connections: readonly number[],
   seconds: number,
@@ -255,6 +271,7 @@ async function measure(
   round: number,
 ): Promise<ScaleRun> {
   const latencies: number[] = [];
+  const cpuBefore = await backendCpu(db.pool, db.database);
   const started = performance.now();
   const perInstance = await Promise.all(
     targets.map((target, i) =>
@@ -268,6 +285,7 @@ async function measure(
     ),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const postgresCpu = cpuBetween(cpuBefore, await backendCpu(db.pool, db.database));
   const [p50 = NaN, p99 = NaN] = percentilesInPlace(latencies, [50, 99]);
   const errorSamples: Record<string, number> = {};
   perInstance.forEach((r, i) => {
@@ -282,6 +300,7 @@ async function measure(
     errors: perInstance.reduce((n, r) => n + r.errors, 0),
     errorSamples,
     serverCpuPercent: perInstance.reduce((n, r) => n + r.serverCpuPercent, 0),
+    postgresCpuPercent: (100 * postgresCpu) / elapsed,
     perInstance,
     round,
   };
@@ -289,14 +308,16 @@ async function measure(
 
 function summarizeCell(cell: Cell, raw: readonly number[], baseline: Cell | undefined): Record<string, Summary> {
   const r = cell.runs;
-  const base = baseline ? summarize(baseline.runs.map((b) => b.tracesPerSec)).median : NaN;
+  // Against the 1-instance run of the same round: the table grows through the run and rates drift with it.
+  const base = (round: number) => baseline?.runs.find((b) => b.round === round)?.tracesPerSec ?? NaN;
   return {
     tracesPerSec: summarize(r.map((x) => x.tracesPerSec)),
     p50: summarize(r.map((x) => x.p50)),
     p99: summarize(r.map((x) => x.p99)),
     serverCpuPercent: summarize(r.map((x) => x.serverCpuPercent)),
+    postgresCpuPercent: summarize(r.map((x) => x.postgresCpuPercent)),
     vsRaw: summarize(r.map((x) => x.tracesPerSec / raw[x.round]!)),
-    scaling: summarize(r.map((x) => x.tracesPerSec / base)),
+    scaling: summarize(r.map((x) => x.tracesPerSec / base(x.round))),
   };
 }
 
@@ -329,7 +350,7 @@ export function render(report: Report): string {
     `Raw pg, same rows, ${o.batch} per INSERT … unnest, ${o.connections} connections, into the store's traces table (same schema: partitions and indexes) of the same database: ${formatSummary(summarize(report.raw), 0)} rows/s`,
   );
   lines.push(
-    `Note: on this ${env['cpus']}-core machine all instances, PostgreSQL and the load generator share the same ${env['cpus']} cores, so the scaling column shows the coordination overhead of several instances on one database, not added capacity.`,
+    `Note: on this ${env['cpus']}-core machine all instances, PostgreSQL and the load generator share the same ${env['cpus']} cores, so the scaling column shows the coordination overhead of several instances on one database, not added capacity. CPU columns: % of one core during the measurement (PostgreSQL: the backends connected to the benchmark's database).`,
   );
   lines.push('');
   lines.push(
@@ -344,6 +365,7 @@ export function render(report: Report): string {
         'traces/s ÷ raw pg (same schema)',
         'scaling vs 1 instance',
         'OpenCTS CPU % (sum)',
+        'PostgreSQL CPU %',
       ],
       report.cells.map((c) => {
         const s = c.summary;
@@ -357,6 +379,7 @@ export function render(report: Report): string {
           pct(s['vsRaw']!),
           ratio(s['scaling']!),
           formatSummary(s['serverCpuPercent']!, 0),
+          formatSummary(s['postgresCpuPercent']!, 0),
         ];
       }),
     ),
@@ -441,6 +464,7 @@ export async function runBenchmark(options: Options): Promise<Report> {
         return `answer without ${options.batch} trace ids: ${body.slice(0, 200)}`;
       return ids.includes(null) ? 'a trace was not recorded (null id)' : undefined;
     };
+    const database = { pool, database: name };
     const targets: LoadTarget[] = servers.map((s) => ({ port: s.port, pid: s.pid, credentials: service }));
 
     let acknowledgedTraces = 0;
@@ -448,6 +472,7 @@ export async function runBenchmark(options: Options): Promise<Report> {
     if (options.warmup > 0) {
       progress(`scale-out: warm-up ${options.warmup} s on all ${count} instances`);
       const w = await measure(
+        database,
         targets,
         split(options.connections, count),
         options.warmup,
@@ -470,6 +495,7 @@ export async function runBenchmark(options: Options): Promise<Report> {
       const tag = `[${round + 1}/${options.repeat}]`;
       for (const cell of cells) {
         const r = await measure(
+          database,
           targets.slice(0, cell.instances),
           cell.connectionsPerInstance,
           options.duration,
@@ -482,7 +508,7 @@ export async function runBenchmark(options: Options): Promise<Report> {
         acknowledgedTraces += r.acknowledgedTraces;
         errors += r.errors;
         progress(
-          `${tag} ${cell.instances} instance(s): ${formatNumber(r.tracesPerSec, 0)} traces/s, p50 ${formatNumber(r.p50, 1)} ms, p99 ${formatNumber(r.p99, 1)} ms, ${r.errors} errors, OpenCTS CPU ${formatNumber(r.serverCpuPercent, 0)} %`,
+          `${tag} ${cell.instances} instance(s): ${formatNumber(r.tracesPerSec, 0)} traces/s, p50 ${formatNumber(r.p50, 1)} ms, p99 ${formatNumber(r.p99, 1)} ms, ${r.errors} errors, OpenCTS CPU ${formatNumber(r.serverCpuPercent, 0)} %, PostgreSQL CPU ${formatNumber(r.postgresCpuPercent, 0)} %`,
         );
       }
       const rows = await rawInserts(pool, options.connections, options.duration, work.rawTraces, options.batch);
