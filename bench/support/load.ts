@@ -118,6 +118,8 @@ export interface LoadOptions {
   readonly check?: (status: number, body: string) => string | undefined;
   /** Seconds before autocannon gives up on an answer (default 60: a loaded 2-core machine is slow). */
   readonly timeoutSeconds?: number;
+  /** Called with every answered request's latency, ms (closedLoopLoad; to merge runs against several servers). */
+  readonly onLatency?: (ms: number) => void;
 }
 
 function classify(recorder: Recorder, status: number, body: string, check: LoadOptions['check']): void {
@@ -218,7 +220,9 @@ export async function closedLoopLoad(target: LoadTarget, options: LoadOptions): 
           req.on('error', reject);
           req.end(body);
         });
-        recorder.latencies.push(performance.now() - started);
+        const ms = performance.now() - started;
+        recorder.latencies.push(ms);
+        options.onLatency?.(ms);
         classify(recorder, status, text, options.check);
       } catch (err) {
         recorder.fail(`connection error: ${err instanceof Error ? err.message : String(err)}`);

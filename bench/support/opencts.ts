@@ -36,7 +36,14 @@ export interface Credentials {
 /** `opencts credentials create … --json` on a data dir (creates the project when new). */
 export async function createCredentials(
   dataDir: string,
-  options: { role?: 'admin' | 'readonly' | 'service'; projectId?: string; domainId?: string; user?: string } = {},
+  options: {
+    role?: 'admin' | 'readonly' | 'service';
+    projectId?: string;
+    domainId?: string;
+    user?: string;
+    /** `--store` (a PostgreSQL URL); the data dir's own store when absent. */
+    store?: string;
+  } = {},
 ): Promise<Credentials> {
   const projectId = options.projectId ?? randomBytes(16).toString('hex');
   const domainId = options.domainId ?? randomBytes(16).toString('hex');
@@ -46,6 +53,7 @@ export async function createCredentials(
     'create',
     '--data-dir',
     dataDir,
+    ...(options.store ? ['--store', options.store] : []),
     '--project-id',
     projectId,
     '--domain-id',
@@ -73,6 +81,8 @@ export interface ServerOptions {
   readonly readyTimeoutMs?: number;
   /** `serve --durability` (the server's default when absent). */
   readonly durability?: 'normal' | 'full';
+  /** `serve --store` (a PostgreSQL URL); the data dir's own store when absent. */
+  readonly store?: string;
 }
 
 export function startOpenCts(options: ServerOptions): Promise<ChildServer> {
@@ -91,6 +101,7 @@ export function startOpenCts(options: ServerOptions): Promise<ChildServer> {
       '--log-level',
       options.logLevel ?? 'warn',
       ...(options.durability ? ['--durability', options.durability] : []),
+      ...(options.store ? ['--store', options.store] : []),
     ],
     host: HOST,
     readyTimeoutMs: options.readyTimeoutMs ?? 120_000,

@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseMarkdownTable } from '../../bench/support/stats.js';
+import { TEST_PG_URL } from '../support/postgres.js';
 
 const execFileAsync = promisify(execFile);
 const TRACKER_WRITES = fileURLToPath(new URL('../../bench/tracker-writes.js', import.meta.url));
@@ -20,6 +21,7 @@ const DELIVERY_THROUGHPUT = fileURLToPath(new URL('../../bench/delivery-throughp
 const VERIFY_SPEED = fileURLToPath(new URL('../../bench/verify-speed.js', import.meta.url));
 const SIGNATURE_VERIFY = fileURLToPath(new URL('../../bench/signature-verify.js', import.meta.url));
 const NOTIFICATION_LATENCY = fileURLToPath(new URL('../../bench/notification-latency.js', import.meta.url));
+const SCALE_OUT = fileURLToPath(new URL('../../bench/scale-out.js', import.meta.url));
 
 async function runBenchmark(file: string, args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
   return execFileAsync(process.execPath, [file, ...args], { timeout: 55_000, maxBuffer: 16 * 1024 * 1024 }).catch(
@@ -125,6 +127,49 @@ describe('benchmarks run', { concurrency: true }, () => {
     assert.match(stdout, /NO index .*: [\d,]+ rows\/s/);
     assert.doesNotMatch(stdout, /ERRORS/);
   });
+
+  test(
+    'scale-out at a tiny size: 1 and 2 instances on one PostgreSQL database, non-zero traces/s, 0 errors, every acknowledged trace stored once',
+    { timeout: 60_000 },
+    async () => {
+      const { stdout } = await runBenchmark(SCALE_OUT, [
+        '--duration',
+        '1',
+        '--repeat',
+        '1',
+        '--instances',
+        '1,2',
+        '--connections',
+        '4',
+        '--warmup',
+        '0',
+        '--url',
+        TEST_PG_URL,
+      ]);
+      const rows = tableRows(stdout, 'instances', 'traces/s');
+      assert.deepEqual(
+        rows.map((r) => [r['instances'], r['conns each']]),
+        [
+          ['1', '4'],
+          ['2', '2/2'],
+        ],
+      );
+      for (const row of rows) {
+        assert.ok(figure(row['traces/s']) > 0, `traces/s is ${row['traces/s']}`);
+        assert.equal(row['errors'], '0');
+        assert.match(row['traces/s ÷ raw pg (same schema)'] ?? '', /^\d+ %/);
+        assert.match(row['scaling vs 1 instance'] ?? '', /^\d+\.\d\d×/);
+      }
+      assert.equal(rows[0]!['scaling vs 1 instance'], '1.00×');
+      assert.match(stdout, /Raw pg, same rows, .*: [\d,]+ rows\/s/);
+      const stored =
+        /Traces in the database: ([\d,]+); acknowledged: ([\d,]+) \(equal: no trace lost or doubled\)/.exec(stdout);
+      assert.ok(stored, `no equality line in:\n${stdout}`);
+      assert.equal(stored[1], stored[2]);
+      assert.ok(figure(stored[1]) > 0);
+      assert.doesNotMatch(stdout, /ERRORS|MISMATCH/);
+    },
+  );
 
   test(
     'list-traces at a tiny size: every latency cell measured, raw figures, throughput without errors',
