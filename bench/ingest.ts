@@ -62,6 +62,7 @@ import {
 } from './support/raw-sqlite.js';
 import { formatNumber, formatSummary, markdownTable, summarize, type Summary, errorSection } from './support/stats.js';
 import { buildUniverse, generateIngested, mulberry32 } from './support/trace-generator.js';
+import { ingestRequests } from './support/ingest-requests.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options
@@ -382,19 +383,7 @@ export async function runBenchmark(options: Options): Promise<Report> {
     progress(
       `ingest: ${work.bodies.length} bodies of ${options.batch} traces, ${formatNumber(work.meanBodyBytesPerTrace, 0)} B JSON and ${formatNumber(work.meanWireBytes, 0)} B wire per trace`,
     );
-    const ingestPath = `/v3/${service.projectId}/traces`;
-    let nextBody = 0;
-    const next = () => ({
-      method: 'POST' as const,
-      path: ingestPath,
-      body: work.bodies[nextBody++ % work.bodies.length]!,
-    });
-    const check = (_status: number, body: string) => {
-      const ids = (JSON.parse(body) as { trace_ids?: Array<string | null> }).trace_ids;
-      if (!ids || ids.length !== options.batch)
-        return `answer without ${options.batch} trace ids: ${body.slice(0, 200)}`;
-      return ids.includes(null) ? 'a trace was not recorded (null id)' : undefined;
-    };
+    const { next, check } = ingestRequests(service.projectId, work.bodies, options.batch);
     const ours: LoadTarget = { port: opencts.port, pid: opencts.pid, credentials: service };
     const theirs: LoadTarget = { port: bare.port, pid: bare.pid, credentials: service };
 

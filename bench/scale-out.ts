@@ -65,6 +65,7 @@ import {
   type Summary,
 } from './support/stats.js';
 import { buildUniverse, generateIngested, mulberry32 } from './support/trace-generator.js';
+import { ingestRequests } from './support/ingest-requests.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options
@@ -451,19 +452,7 @@ export async function runBenchmark(options: Options): Promise<Report> {
 
     const rawProjectId = randomBytes(16).toString('hex');
     const work = workload(service, rawProjectId, system, options.batch);
-    const ingestPath = `/v3/${service.projectId}/traces`;
-    let nextBody = 0;
-    const next = () => ({
-      method: 'POST' as const,
-      path: ingestPath,
-      body: work.bodies[nextBody++ % work.bodies.length]!,
-    });
-    const check = (_status: number, body: string) => {
-      const ids = (JSON.parse(body) as { trace_ids?: Array<string | null> }).trace_ids;
-      if (!ids || ids.length !== options.batch)
-        return `answer without ${options.batch} trace ids: ${body.slice(0, 200)}`;
-      return ids.includes(null) ? 'a trace was not recorded (null id)' : undefined;
-    };
+    const { next, check } = ingestRequests(service.projectId, work.bodies, options.batch);
     const database = { pool, database: name };
     const targets: LoadTarget[] = servers.map((s) => ({ port: s.port, pid: s.pid, credentials: service }));
 
