@@ -53,6 +53,7 @@ import type { Tracker } from '../src/core/tracker/tracker.js';
 import { resolveConfig } from '../src/config.js';
 import { openRuntime } from '../src/runtime.js';
 import { TraceQueryCache } from '../src/store/sqlite/trace-queries.js';
+import { TraceIndex } from '../src/store/sqlite/trace-index.js';
 import type { TraceFilter, TracePosition, TraceQuery } from '../src/store/store.js';
 import type { ChildServer } from './support/child-server.js';
 import { autocannonLoad, type LoadRun, type LoadTarget } from './support/load.js';
@@ -399,7 +400,7 @@ class RawQueries {
         return db.prepare(text);
       },
     } as unknown as Database.Database;
-    this.cache = new TraceQueryCache(recording);
+    this.cache = new TraceQueryCache(recording, TraceIndex.open(db));
     // SqliteStore's findTracePosition statement (the API resolves every marker with it).
     this.position = db.prepare(
       'SELECT time, trace_id AS traceId FROM traces WHERE trace_id = ? AND tracker_name = ? AND project_id = ? AND event_type = ?',
@@ -686,7 +687,9 @@ export async function runBenchmark(options: Options): Promise<Report> {
       `list-traces: OpenCTS pid ${opencts.pid} ready in ${formatNumber(serverStartSeconds, 1)} s at ${opencts.url}; bare Fastify pid ${bare.pid}`,
     );
     client = new SignedClient(opencts.port, credentials);
-    rawDb = new Database(file, { readonly: true, fileMustExist: true });
+    // Not read-only: the store's index attaches its in-memory recent table (filled from the traces
+    // after the last run); nothing is written to the file.
+    rawDb = new Database(file, { fileMustExist: true });
     const raw = new RawQueries(rawDb, credentials.projectId);
 
     // ---- latency

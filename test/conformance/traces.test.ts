@@ -352,7 +352,10 @@ describe('retention', () => {
       assert.deepEqual((await cts.listTraces({ trace_type: 'system', from: 0 })).traces, [], 'outside the window');
       assert.equal(await runtime.traces.purgeExpired(), 2, 'only what the consumer passed');
       await runtime.store.setCursor('delivery:test', 1_000_000);
-      assert.equal(await runtime.traces.purgeExpired(), 4);
+      // SQLite keeps the newest trace: its seq is a rowid, and an emptied table would hand out
+      // seqs again that cursors have passed. PostgreSQL's sequence never goes back.
+      const keepsNewest = runtime.store.dialect === 'sqlite' ? 1 : 0;
+      assert.equal(await runtime.traces.purgeExpired(), 4 - keepsNewest);
       assert.equal(await runtime.traces.purgeExpired(), 0);
     } finally {
       await svc.close();

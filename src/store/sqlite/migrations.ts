@@ -3,6 +3,7 @@
  * applied versions are recorded in `schema_migrations`. Never edit a released migration: add one.
  */
 import type Database from 'better-sqlite3';
+import { RUNS_SCHEMA_SQL } from './trace-index.js';
 
 export interface Migration {
   readonly version: number;
@@ -252,6 +253,11 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         SELECT project_id, user_name, max(time) FROM traces WHERE user_name IS NOT NULL AND user_name <> ''
         GROUP BY project_id, user_name;
     `,
+  },
+  {
+    version: 9,
+    name: 'ListTraces indexes kept in runs outside the traces table',
+    sql: RUNS_SCHEMA_SQL,
   },
 ];
 

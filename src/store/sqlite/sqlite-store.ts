@@ -39,6 +39,13 @@ import { LocalLeases } from '../local-leases.js';
 import { applyChange, deepFreeze } from '../tracker-snapshot.js';
 import { traceFromRow, traceRowValues, type DeliveryRow } from '../trace-row.js';
 import { TraceQueryCache } from './trace-queries.js';
+import { TraceIndex } from './trace-index.js';
+import type { TraceKey } from './recent-traces.js';
+
+interface TraceNotes {
+  readonly catalogue: CatalogueNotes;
+  readonly keys: TraceKey[];
+}
 import { GroupCommit } from './group-commit.js';
 import { migrate } from './migrations.js';
 
@@ -47,6 +54,8 @@ export interface SqliteStoreOptions {
   /** Seals secret access keys at rest. */
   readonly secrets: SecretBox;
   readonly durability?: Durability;
+  /** Traces per ListTraces index run (trace-index.ts); small values let tests cover many runs. */
+  readonly runTraces?: number;
 }
 
 const OPENED_SECRETS_MAX = 10_000;
@@ -81,10 +90,13 @@ export class SqliteStore implements Store {
   private readonly traceListeners = new Set<() => void>();
   /** Whether the batch in progress inserted traces (listeners hear of it once it commits). */
   private tracesInBatch = false;
+  /** Whether moving the recent index table into a run is queued. */
+  private runQueued = false;
 
   private constructor(
     db: Database.Database,
     private readonly secrets: SecretBox,
+    private readonly traceIndex: TraceIndex,
   ) {
     this.db = db;
     this.writer = new GroupCommit(
@@ -93,14 +105,17 @@ export class SqliteStore implements Store {
         this.trackerCache.clear();
         this.pendingTrackers.clear();
         this.catalogue.aborted();
+        this.traceIndex.aborted();
         this.tracesInBatch = false;
       },
       () => {
         for (const [project, trackers] of this.pendingTrackers) this.trackerCache.set(project, trackers);
         this.pendingTrackers.clear();
         this.catalogue.committed();
+        this.traceIndex.committed();
         if (this.tracesInBatch) {
           this.tracesInBatch = false;
+          this.queueRunIfFull();
           // The batch has committed: a failing listener must not look like a failed commit.
           for (const listener of this.traceListeners) {
             try {
@@ -169,6 +184,7 @@ export class SqliteStore implements Store {
       ),
       oldestTraces: db.prepare('SELECT seq, record_time FROM traces ORDER BY seq LIMIT ?'),
       deleteTraceSeq: db.prepare('DELETE FROM traces WHERE seq = ?'),
+      newestTraceSeq: db.prepare('SELECT max(seq) AS seq FROM traces'),
       minCursor: db.prepare(
         'SELECT min(seq) AS seq FROM (SELECT seq FROM trace_cursors UNION ALL SELECT cursor_seq AS seq FROM delivery_state)',
       ),
@@ -237,7 +253,7 @@ export class SqliteStore implements Store {
         'SELECT user_name FROM trace_users WHERE project_id = ? AND last_seen >= ? ORDER BY user_name',
       ),
     };
-    this.traceQueries = new TraceQueryCache(db);
+    this.traceQueries = new TraceQueryCache(db, traceIndex);
     this.notificationTables = new NotificationTables(db, secrets);
   }
 
@@ -256,7 +272,7 @@ export class SqliteStore implements Store {
       migrate(db);
       // Fresh statistics keep the planner on the right index for filtered queries (DESIGN.md).
       db.pragma('optimize = 0x10002');
-      const store = new SqliteStore(db, options.secrets);
+      const store = new SqliteStore(db, options.secrets, TraceIndex.open(db, options.runTraces));
       store.checkSecrets();
       return store;
     } catch (err) {
@@ -415,20 +431,31 @@ export class SqliteStore implements Store {
       // Every statement of the write succeeded: its trackers become the cache once the batch
       // commits (GroupCommit's onCommit), or are forgotten if it does not (onAbort).
       if (changes) this.pendingTrackers.set(projectId, applyChange(current, change.upsert ?? [], change.remove ?? []));
-      this.catalogue.accept(notes);
+      this.accept(notes);
       return change.result;
     });
   }
 
-  /** Inserts a write's traces and keeps the catalogue tables in step; returns what the catalogue learnt. */
-  private insertTraces(projectId: string, traces: readonly Trace[] | undefined): CatalogueNotes {
-    const notes = newNotes();
+  /**
+   * Inserts a write's traces and keeps the catalogue tables in step; returns what the catalogue and
+   * the ListTraces index learnt, for `accept` once every statement of the write has succeeded.
+   */
+  private insertTraces(projectId: string, traces: readonly Trace[] | undefined): TraceNotes {
+    const notes: TraceNotes = { catalogue: newNotes(), keys: [] };
     for (const trace of traces ?? []) {
       if (trace.project_id !== projectId) throw new Error('trace belongs to another project');
-      this.insertTrace(trace);
-      this.catalogue.record(trace, notes);
+      this.tracesInBatch = true;
+      const row = traceRowValues(trace);
+      notes.keys.push(this.traceIndex.keyOf(this.stmt.insertTrace.run(...row).lastInsertRowid, row));
+      this.catalogue.record(trace, notes.catalogue);
     }
     return notes;
+  }
+
+  /** A write's traces become part of the committed state when (if) its batch commits. */
+  private accept(notes: TraceNotes): void {
+    this.catalogue.accept(notes.catalogue);
+    this.traceIndex.accept(notes.keys);
   }
 
   async listTags(projectId: string): Promise<TrackerTag[]> {
@@ -444,7 +471,7 @@ export class SqliteStore implements Store {
       }
       this.stmt.deleteTrackerTags.run(trackerId, projectId);
       for (const tag of change.tags) this.stmt.insertTag.run(trackerId, projectId, tag.key, tag.value);
-      this.catalogue.accept(this.insertTraces(projectId, change.traces));
+      this.accept(this.insertTraces(projectId, change.traces));
       return change.result;
     });
   }
@@ -460,7 +487,7 @@ export class SqliteStore implements Store {
       const current = row ? (JSON.parse(row.body) as CtsConfiguration) : undefined;
       const change = planner(this.readTrackers(projectId), current);
       this.stmt.putConfiguration.run(projectId, JSON.stringify(change.configuration));
-      this.catalogue.accept(this.insertTraces(projectId, change.traces));
+      this.accept(this.insertTraces(projectId, change.traces));
       return change.result;
     });
   }
@@ -477,9 +504,16 @@ export class SqliteStore implements Store {
     return (this.stmt.activeUsers.all(projectId, since) as Array<{ user_name: string }>).map((r) => r.user_name);
   }
 
-  private insertTrace(t: Trace): void {
-    this.tracesInBatch = true;
-    this.stmt.insertTrace.run(...traceRowValues(t));
+  /** Once the recent index table holds a run's worth of traces, one write of its own moves them. */
+  private queueRunIfFull(): void {
+    if (this.runQueued || this.closed || !this.traceIndex.full()) return;
+    this.runQueued = true;
+    this.writer
+      .run(() => this.traceIndex.flush())
+      .catch(() => undefined) // the traces stay indexed in the recent table; the next commit retries
+      .finally(() => {
+        this.runQueued = false;
+      });
   }
 
   async listTraces(query: TraceQuery): Promise<TracePage> {
@@ -502,13 +536,18 @@ export class SqliteStore implements Store {
   purgeTraces(recordedBefore: number, batch: number): Promise<number> {
     return this.writer.run(() => {
       const keepFrom = (this.stmt.minCursor.get() as { seq: number | null }).seq;
+      // The newest trace always stays: seq is a rowid, and an empty table would hand out seqs that
+      // delivery and notification cursors have already passed.
+      const newest = (this.stmt.newestTraceSeq.get() as { seq: number | null }).seq;
       let removed = 0;
       for (const row of this.stmt.oldestTraces.all(batch) as Array<{ seq: number; record_time: number }>) {
         // Rows are in commit order: the first one young enough, or not yet consumed, ends the purge.
         if (row.record_time >= recordedBefore || (keepFrom !== null && row.seq > keepFrom)) break;
+        if (row.seq === newest) break;
         this.stmt.deleteTraceSeq.run(row.seq);
         removed++;
       }
+      if (removed > 0) this.traceIndex.purged();
       return removed;
     });
   }
@@ -604,7 +643,7 @@ export class SqliteStore implements Store {
     return this.writer.run(() => {
       const change = planner(this.notificationTables.state(projectId, this.readTrackers(projectId)));
       this.notificationTables.apply(projectId, change, Date.now());
-      this.catalogue.accept(this.insertTraces(projectId, change.traces));
+      this.accept(this.insertTraces(projectId, change.traces));
       return change.result;
     });
   }

@@ -1,52 +1,44 @@
 /**
- * ListTraces on SQLite: one prepared statement per shape of query (which filters, paging or not),
- * built on first use. The index is named explicitly instead of left to the planner: without
+ * ListTraces on SQLite: the newest keys of the recent table and of each run in the window
+ * (trace-index.ts), merged, then the wire JSON of the page's traces. One prepared statement per
+ * shape of query (which filters, paging or not) and source, built on first use. The index is named explicitly instead of left to the planner: without
  * fresh statistics SQLite picks the scope index for filtered queries, 12–27× slower
  * (perf-limits §3), and a fixed most-selective-first choice is predictable at any table size.
  */
 import type Database from 'better-sqlite3';
 import type { TracePage, TraceFilter, TraceQuery } from '../store.js';
-
-const FILTER_COLUMNS: Readonly<Record<TraceFilter, string>> = {
-  service_type: 'service_type',
-  user: 'user_name',
-  resource_id: 'resource_id',
-  resource_name: 'resource_name',
-  resource_type: 'resource_type',
-  trace_name: 'trace_name',
-  trace_rating: 'trace_rating',
-  access_key_id: 'access_key_id',
-  enterprise_project_id: 'enterprise_project_id',
-};
+import { runTable, type RunIndex, type TraceIndex } from './trace-index.js';
+import { FILTER_COLUMNS } from './recent-traces.js';
 
 /**
- * Filters that lead an index of their own (see migrations 2 and 6), most selective first: a resource
+ * Filters that lead an index of their own (see trace-index.ts), most selective first: a resource
  * id or name picks a few traces; a user spans fewer traces than a service. The user, service and
  * scope indexes also hold every other low-cardinality filter column, so the remaining filters are
  * checked on index entries and only matching rows are read.
  */
-const INDEXED_FILTERS: ReadonlyArray<[TraceFilter, string]> = [
-  ['resource_id', 'traces_resource_id'],
-  ['resource_name', 'traces_resource_name'],
-  ['user', 'traces_user'],
-  ['service_type', 'traces_service'],
+const INDEXED_FILTERS: ReadonlyArray<[TraceFilter, RunIndex]> = [
+  ['resource_id', 'resource_id'],
+  ['resource_name', 'resource_name'],
+  ['user', 'user'],
+  ['service_type', 'service'],
 ];
 
-interface Row {
-  wire: string;
+interface Key {
+  seq: number;
   time: number;
   trace_id: string;
 }
 
-function chooseIndex(query: TraceQuery): string | undefined {
+function chooseIndex(query: TraceQuery): RunIndex | undefined {
   if (query.trackerName === undefined) return undefined;
   for (const [filter, index] of INDEXED_FILTERS) if (query.filters[filter] !== undefined) return index;
-  return 'traces_scope';
+  return 'scope';
 }
 
-function buildSql(query: TraceQuery, filters: readonly TraceFilter[]): string {
+/** The newest `limit` keys of one run (trace-index.ts). */
+function buildSql(run: number, query: TraceQuery, filters: readonly TraceFilter[]): string {
   const index = chooseIndex(query);
-  const where = ['project_id = @project_id', 'event_type = @event_type'];
+  const where = ['seq >= @floor', 'project_id = @project_id', 'event_type = @event_type'];
   if (query.trackerName !== undefined) where.push('tracker_name = @tracker_name');
   where.push('time > @from', 'time < @to');
   for (const f of filters) where.push(`${FILTER_COLUMNS[f]} = @f_${f}`);
@@ -54,8 +46,15 @@ function buildSql(query: TraceQuery, filters: readonly TraceFilter[]): string {
     // The plain `time <= ?` bound lets the index seek straight to the marker (perf-limits §3).
     where.push('time <= @after_time', '(time < @after_time OR trace_id < @after_id)');
   }
-  return `SELECT wire, time, trace_id FROM traces${index ? ` INDEXED BY ${index}` : ''}
+  const table = runTable(run);
+  return `SELECT seq, time, trace_id FROM ${table}${index ? ` INDEXED BY ${table}_${index}` : ''}
     WHERE ${where.join(' AND ')} ORDER BY time DESC, trace_id DESC LIMIT @limit`;
+}
+
+/** Newest first, as every source returns them. */
+function newestFirst(a: Key, b: Key): number {
+  if (a.time !== b.time) return b.time - a.time;
+  return a.trace_id < b.trace_id ? 1 : a.trace_id > b.trace_id ? -1 : 0;
 }
 
 const BY_ID_SQL = `SELECT wire, time, trace_id FROM traces
@@ -66,17 +65,39 @@ const BY_ID_IN_TRACKER_SQL = `SELECT wire, time, trace_id FROM traces
     AND event_type = @event_type AND time > @from LIMIT @limit`;
 
 export class TraceQueryCache {
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly byId = new Map<string, Database.Statement>();
+  /** Per run, its statements by query shape. */
+  private readonly inRuns = new Map<number, Map<string, Database.Statement>>();
+  private dropGeneration = 0;
+  private readonly wireOf: Database.Statement;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(
+    private readonly db: Database.Database,
+    private readonly index: TraceIndex,
+  ) {
+    this.wireOf = db.prepare('SELECT wire FROM traces WHERE seq = ?').pluck();
+  }
 
-  private statement(key: string, sql: () => string): Database.Statement {
-    let stmt = this.statements.get(key);
+  private runStatement(run: number, shape: string, sql: () => string): Database.Statement {
+    let statements = this.inRuns.get(run);
+    if (!statements) {
+      statements = new Map();
+      this.inRuns.set(run, statements);
+    }
+    let stmt = statements.get(shape);
     if (!stmt) {
       stmt = this.db.prepare(sql());
-      this.statements.set(key, stmt);
+      statements.set(shape, stmt);
     }
     return stmt;
+  }
+
+  /** Forgets the statements of runs the purge dropped. */
+  private forgetDroppedRuns(): void {
+    if (this.dropGeneration === this.index.dropGeneration) return;
+    this.dropGeneration = this.index.dropGeneration;
+    const runs = this.index.allRuns();
+    for (const run of this.inRuns.keys()) if (!runs.has(run)) this.inRuns.delete(run);
   }
 
   run(query: TraceQuery): TracePage {
@@ -88,31 +109,50 @@ export class TraceQueryCache {
       limit: query.limit + 1,
     };
     if (query.trackerName !== undefined) params['tracker_name'] = query.trackerName;
-    let stmt: Database.Statement;
     if (query.traceId !== undefined) {
       params['trace_id'] = query.traceId;
-      stmt =
-        query.trackerName === undefined
-          ? this.statement('by-id', () => BY_ID_SQL)
-          : this.statement('by-id-in-tracker', () => BY_ID_IN_TRACKER_SQL);
-    } else {
+      const key = query.trackerName === undefined ? BY_ID_SQL : BY_ID_IN_TRACKER_SQL;
+      let stmt = this.byId.get(key);
+      if (!stmt) this.byId.set(key, (stmt = this.db.prepare(key)));
+      return page(stmt.all(params) as Array<Key & { wire: string }>, query.limit, (r) => r.wire);
+    }
+    const keys: Key[] = this.index.recent.query(query, query.limit + 1);
+    const { runs, floor } = this.index.runsFor(query.from, query.to);
+    if (runs.length > 0) {
+      this.forgetDroppedRuns();
       params['to'] = query.to;
+      params['floor'] = floor;
       const filters = (Object.keys(FILTER_COLUMNS) as TraceFilter[]).filter((f) => query.filters[f] !== undefined);
       for (const f of filters) params[`f_${f}`] = query.filters[f]!;
       if (query.after) {
         params['after_time'] = query.after.time;
         params['after_id'] = query.after.traceId;
       }
-      const key = `${query.trackerName === undefined ? 'all' : 'one'}|${filters.join(',')}|${query.after ? 'after' : ''}`;
-      stmt = this.statement(key, () => buildSql(query, filters));
+      const shape = `${query.trackerName === undefined ? 'all' : 'one'}|${filters.join(',')}|${query.after ? 'after' : ''}`;
+      const wanted = query.limit + 1;
+      keys.sort(newestFirst);
+      for (const { run, max_time } of runs) {
+        // Once a page is full, a run whose newest trace is older than the page's last cannot add to it.
+        if (keys.length >= wanted && max_time < keys[wanted - 1]!.time) break;
+        const stmt = this.runStatement(run, shape, () => buildSql(run, query, filters));
+        const found = stmt.all(params) as Key[];
+        if (found.length === 0) continue;
+        for (const key of found) keys.push(key);
+        keys.sort(newestFirst);
+        if (keys.length > wanted) keys.length = wanted;
+      }
     }
-    const rows = stmt.all(params) as Row[];
-    const more = rows.length > query.limit;
-    const page = more ? rows.slice(0, query.limit) : rows;
-    const last = page[page.length - 1];
-    return {
-      wire: page.map((r) => r.wire),
-      next: more && last ? { time: last.time, traceId: last.trace_id } : undefined,
-    };
+    return page(keys, query.limit, (k) => this.wireOf.get(k.seq) as string);
   }
+}
+
+/** The first `limit` of the newest-first keys as wire JSON, and where the next page starts. */
+function page<K extends Omit<Key, 'seq'>>(keys: K[], limit: number, wire: (key: K) => string): TracePage {
+  const more = keys.length > limit;
+  const shown = more ? keys.slice(0, limit) : keys;
+  const last = shown[shown.length - 1];
+  return {
+    wire: shown.map(wire),
+    next: more && last ? { time: last.time, traceId: last.trace_id } : undefined,
+  };
 }
