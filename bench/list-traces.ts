@@ -781,6 +781,7 @@ export async function runBenchmark(options: Options): Promise<Report> {
         to: spec.to,
         limit: LIMIT + 1,
       };
+      if (sql.includes('@floor')) params['floor'] = 0;
       for (const [k, v] of Object.entries(spec.filters)) params[`f_${k}`] = v;
       if (sql.includes('@after_time')) {
         params['after_time'] = spec.to;

@@ -11,7 +11,7 @@
  *  - the newest traces are indexed in memory (recent-traces.ts) once their write commits; after a
  *    restart or a crash they are read back from `traces`;
  *  - when RUN_TRACES of them have gathered, one write copies their query columns into a new
- *    table of its own, a *run*, and only then creates the run's five indexes: CREATE INDEX sorts
+ *    table of its own, a *run*, and only then creates the run's indexes: CREATE INDEX sorts
  *    the keys and writes each index page once, instead of inserting entries one by one;
  *  - a query asks the recent traces and every run whose time span meets the window, each for its
  *    newest `limit + 1` matches, and merges them; runs are few (one per RUN_TRACES traces);
@@ -26,9 +26,10 @@ import { RecentTraces, TRACE_KEY_COLUMNS, type TraceKey } from './recent-traces.
 export const RUN_TRACES = 32_768;
 
 /**
- * The five indexes of a run, each led by the query scope and ending in the page order: the scope,
- * user and service indexes also carry the low-cardinality filter columns, so combined filters are
- * checked on index entries; a resource id or name picks so few traces that its rows are read.
+ * The indexes of a run, each led by the query scope and ending in the page order: the scope, user,
+ * service and user + service indexes also carry the low-cardinality filter columns, so combined
+ * filters are checked on index entries; a resource id or name picks so few traces that its rows
+ * are read. Built by sorting once per run, an index costs ingest little.
  */
 export const RUN_INDEXES = {
   scope:
@@ -36,6 +37,9 @@ export const RUN_INDEXES = {
   service:
     'project_id, tracker_name, service_type, time, trace_id, event_type, user_name, resource_type, trace_name, trace_rating',
   user: 'project_id, tracker_name, user_name, time, trace_id, event_type, service_type, resource_type, trace_name, trace_rating',
+  // A user's traces of one service: the 3- and 5-filter queries scan 1/1,500 of a window, not 1/50.
+  user_service:
+    'project_id, tracker_name, user_name, service_type, time, trace_id, event_type, resource_type, trace_name, trace_rating',
   resource_id: 'project_id, tracker_name, resource_id, time',
   resource_name: 'project_id, tracker_name, resource_name, time',
 } as const;
@@ -80,7 +84,7 @@ function runTableSql(run: number): string {
 function runIndexesSql(run: number): string {
   const table = runTable(run);
   return Object.entries(RUN_INDEXES)
-    .map(([name, columns]) => `CREATE INDEX ${table}_${name} ON ${table} (${columns})`)
+    .map(([name, columns]) => `CREATE INDEX IF NOT EXISTS ${table}_${name} ON ${table} (${columns})`)
     .join(';');
 }
 
@@ -140,6 +144,10 @@ export class TraceIndex {
         if (!last) break;
         index.writeRun(after, last.seq);
       }
+    })();
+    // Runs made before an index was added to RUN_INDEXES get it now.
+    db.transaction(() => {
+      for (const run of index.allRuns()) db.exec(runIndexesSql(run));
     })();
     for (const key of index.stmt.keysAfter.iterate(index.lastRunSeq()) as Iterable<TraceKey>) index.recent.add(key);
     return index;

@@ -31,6 +31,10 @@ interface Key {
 
 function chooseIndex(query: TraceQuery): RunIndex | undefined {
   if (query.trackerName === undefined) return undefined;
+  const { filters } = query;
+  if (filters.resource_id === undefined && filters.resource_name === undefined) {
+    if (filters.user !== undefined && filters.service_type !== undefined) return 'user_service';
+  }
   for (const [filter, index] of INDEXED_FILTERS) if (query.filters[filter] !== undefined) return index;
   return 'scope';
 }
