@@ -1,9 +1,10 @@
 /**
- * ListTraces on SQLite: the newest keys of the recent table and of each run in the window
- * (trace-index.ts), merged, then the wire JSON of the page's traces. One prepared statement per
- * shape of query (which filters, paging or not) and source, built on first use. The index is named explicitly instead of left to the planner: without
- * fresh statistics SQLite picks the scope index for filtered queries, 12–27× slower
- * (perf-limits §3), and a fixed most-selective-first choice is predictable at any table size.
+ * ListTraces on SQLite: the newest keys of the in-memory index and of each run in the window
+ * (trace-index.ts), merged, then the wire JSON of the page's traces. One prepared statement per run
+ * and shape of query (which filters, paging or not), built on first use. The index is named
+ * explicitly instead of left to the planner: without fresh statistics SQLite picks the scope index
+ * for filtered queries, 12–27× slower (perf-limits §3), and a fixed most-selective-first choice is
+ * predictable at any table size.
  */
 import type Database from 'better-sqlite3';
 import type { TracePage, TraceFilter, TraceQuery } from '../store.js';
@@ -12,9 +13,9 @@ import { FILTER_COLUMNS } from './recent-traces.js';
 
 /**
  * Filters that lead an index of their own (see trace-index.ts), most selective first: a resource
- * id or name picks a few traces; a user spans fewer traces than a service. The user, service and
- * scope indexes also hold every other low-cardinality filter column, so the remaining filters are
- * checked on index entries and only matching rows are read.
+ * id or name picks a few traces; a user spans fewer traces than a service, and a user's traces of
+ * one service fewer still. The user, service and scope indexes also hold every other
+ * low-cardinality filter column, so the remaining filters are checked on index entries.
  */
 const INDEXED_FILTERS: ReadonlyArray<[TraceFilter, RunIndex]> = [
   ['resource_id', 'resource_id'],
