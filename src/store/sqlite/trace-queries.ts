@@ -97,6 +97,17 @@ export class TraceQueryCache {
     return stmt;
   }
 
+  /**
+   * The wire JSON of a page's traces. Rows are read in file order (ascending seq), not page order:
+   * when they are not cached, the OS reads ahead instead of seeking backwards row by row.
+   */
+  private wires(keys: readonly Key[]): string[] {
+    const bySeq = keys.map((key, at) => ({ seq: key.seq, at })).sort((a, b) => a.seq - b.seq);
+    const out = new Array<string>(keys.length);
+    for (const { seq, at } of bySeq) out[at] = this.wireOf.get(seq) as string;
+    return out;
+  }
+
   /** Forgets the statements of runs the purge dropped. */
   private forgetDroppedRuns(): void {
     if (this.dropGeneration === this.index.dropGeneration) return;
@@ -119,7 +130,7 @@ export class TraceQueryCache {
       const key = query.trackerName === undefined ? BY_ID_SQL : BY_ID_IN_TRACKER_SQL;
       let stmt = this.byId.get(key);
       if (!stmt) this.byId.set(key, (stmt = this.db.prepare(key)));
-      return page(stmt.all(params) as Array<Key & { wire: string }>, query.limit, (r) => r.wire);
+      return page(stmt.all(params) as Array<Key & { wire: string }>, query.limit, (rows) => rows.map((r) => r.wire));
     }
     const keys: Key[] = this.index.recent.query(query, query.limit + 1);
     const { runs, floor } = this.index.runsFor(query.from, query.to);
@@ -147,17 +158,17 @@ export class TraceQueryCache {
         if (keys.length > wanted) keys.length = wanted;
       }
     }
-    return page(keys, query.limit, (k) => this.wireOf.get(k.seq) as string);
+    return page(keys, query.limit, (shown) => this.wires(shown));
   }
 }
 
 /** The first `limit` of the newest-first keys as wire JSON, and where the next page starts. */
-function page<K extends Omit<Key, 'seq'>>(keys: K[], limit: number, wire: (key: K) => string): TracePage {
+function page<K extends Omit<Key, 'seq'>>(keys: K[], limit: number, wires: (shown: K[]) => string[]): TracePage {
   const more = keys.length > limit;
   const shown = more ? keys.slice(0, limit) : keys;
   const last = shown[shown.length - 1];
   return {
-    wire: shown.map(wire),
+    wire: wires(shown),
     next: more && last ? { time: last.time, traceId: last.trace_id } : undefined,
   };
 }
