@@ -137,14 +137,14 @@ export class TraceIndex {
    */
   static open(db: Database.Database, runTraces = RUN_TRACES): TraceIndex {
     const index = new TraceIndex(db, runTraces);
-    db.transaction(() => {
-      for (;;) {
-        const after = index.lastRunSeq();
-        const last = index.stmt.nthTraceAfter.get(after, runTraces - 1) as { seq: number } | undefined;
-        if (!last) break;
-        index.writeRun(after, last.seq);
-      }
-    })();
+    // One transaction per run: a large database's first open after migration 9 builds many.
+    const buildOne = db.transaction((): boolean => {
+      const after = index.lastRunSeq();
+      const last = index.stmt.nthTraceAfter.get(after, runTraces - 1) as { seq: number } | undefined;
+      if (last) index.writeRun(after, last.seq);
+      return last !== undefined;
+    });
+    while (buildOne());
     // Runs made before an index was added to RUN_INDEXES get it now.
     db.transaction(() => {
       for (const run of index.allRuns()) db.exec(runIndexesSql(run));
