@@ -6,7 +6,8 @@
  *
  * Database: a throwaway `opencts_bench_<random>` made from the maintenance database of `--pg-url`
  * (default $OPENCTS_TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/postgres), dropped at the
- * end, on failure too (and when the process exits without having dropped it).
+ * end, on failure too (and when the process exits without having dropped it), unless
+ * `--keep-database` asks to leave it for inspection.
  *
  * Data: N traces (default 1,000,000; `--traces N`) in one project, recorded by the system tracker,
  * from the same generator with the same time spread as the SQLite run (uniform over the 7 days
@@ -39,11 +40,12 @@
  *
  * Throughput: autocannon, `--connections` (default 20), signed GETs for the newest hour of the data
  * with the default limit (10) and with limit 200, against a bare Fastify route answering a canned
- * page of the same size. Goal: ≥ 25 % of bare at limit 10.
+ * page of the same size, with the CPU the database's backends used during each OpenCTS run (the
+ * server runs on this machine). Goal: ≥ 25 % of bare at limit 10.
  *
  * Usage: node dist/bench/list-traces-pg.js [--traces 1000000] [--pg-url postgres://…/maintenance-db]
  *        [--load-batch 1000] [--load-parallel 2] [--queries 300] [--warmup-queries 20] [--cell-cap 30]
- *        [--duration 10] [--repeat 3] [--connections 20] [--json] [--server-cpu-prof DIR]
+ *        [--duration 10] [--repeat 3] [--connections 20] [--json] [--server-cpu-prof DIR] [--keep-database]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { freemem, tmpdir } from 'node:os';
@@ -57,6 +59,7 @@ import { listTracesPg } from '../src/store/postgres/pg-trace-queries.js';
 import { quietPool } from '../src/store/postgres/postgres-store.js';
 import type { TracePosition, TraceQuery } from '../src/store/store.js';
 import type { ChildServer } from './support/child-server.js';
+import { backendCpu, cpuBetween } from './support/postgres-cpu.js';
 import {
   addSystemTracker,
   DATA_SPAN,
@@ -113,6 +116,7 @@ export interface Options {
   readonly connections: number;
   readonly json: boolean;
   readonly serverCpuProf: string | undefined;
+  readonly keepDatabase: boolean;
 }
 
 const USAGE = `usage: node dist/bench/list-traces-pg.js [options]
@@ -128,7 +132,8 @@ const USAGE = `usage: node dist/bench/list-traces-pg.js [options]
   --repeat <n>            repetitions of the cells and of the throughput runs (default 3)
   --connections <n>       connections of the throughput runs (default 20)
   --json                  print the results as JSON instead of tables
-  --server-cpu-prof <dir> write a V8 CPU profile of the OpenCTS server into <dir> (node --cpu-prof)`;
+  --server-cpu-prof <dir> write a V8 CPU profile of the OpenCTS server into <dir> (node --cpu-prof)
+  --keep-database         leave the loaded database for inspection (its name is printed; drop it yourself)`;
 
 export function parseOptions(argv: readonly string[]): Options {
   const { values } = parseArgs({
@@ -146,6 +151,7 @@ export function parseOptions(argv: readonly string[]): Options {
       connections: { type: 'string', default: '20' },
       json: { type: 'boolean', default: false },
       'server-cpu-prof': { type: 'string' },
+      'keep-database': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -167,6 +173,7 @@ export function parseOptions(argv: readonly string[]): Options {
     connections: positiveInteger('connections', values.connections),
     json: values.json,
     serverCpuProf: values['server-cpu-prof'],
+    keepDatabase: values['keep-database'],
   };
 }
 
@@ -441,7 +448,7 @@ async function explain(pool: pg.Pool, statement: pg.QueryConfig, indexes: Readon
 
 export interface Report {
   readonly benchmark: 'list-traces-pg';
-  readonly options: Omit<Options, 'json' | 'serverCpuProf' | 'pgUrl'>;
+  readonly options: Omit<Options, 'json' | 'serverCpuProf' | 'pgUrl' | 'keepDatabase'>;
   readonly environment: Record<string, string | number>;
   readonly postgres: Record<string, string>;
   readonly load: LoadReport;
@@ -553,7 +560,13 @@ export async function runBenchmark(options: Options): Promise<Report> {
     for (const [cell, statement] of raw.statements) plans[cell] = await explain(admin, statement, indexes);
 
     // ---- throughput
-    const throughput = await measureThroughput(opencts, bare, credentials, dataEnd, options);
+    const throughput = await measureThroughput(opencts, bare, credentials, dataEnd, {
+      ...options,
+      databaseCpu: async () => {
+        const before = await backendCpu(admin!, db.name);
+        return async () => cpuBetween(before, await backendCpu(admin!, db.name));
+      },
+    });
     return {
       benchmark: 'list-traces-pg',
       options: {
@@ -581,7 +594,12 @@ export async function runBenchmark(options: Options): Promise<Report> {
     for (const s of servers.reverse()) await s.stop();
     await rawPool?.end();
     await admin?.end();
-    await db.drop();
+    if (options.keepDatabase) {
+      db.keep();
+      progress(`list-traces-pg: database ${db.name} kept (--keep-database): DROP DATABASE ${db.name} when done`);
+    } else {
+      await db.drop();
+    }
     await rm(root, { recursive: true, force: true });
   }
 }

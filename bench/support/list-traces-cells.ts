@@ -251,7 +251,8 @@ export interface WarmOptions {
 /**
  * The warm cells, `repeat` rounds: per cell, `warmupQueries` unmeasured then `queries` measured
  * (or until `cellCapSeconds`). Server and raw take turns, query by query, so both see the same
- * machine (and the client's connection never idles long enough for the server's keep-alive timeout).
+ * machine (and the client's connection never idles long enough for the server's keep-alive timeout),
+ * and which of them goes first alternates.
  */
 export async function measureWarmCells(
   cells: readonly LatencyCell[],
@@ -277,8 +278,17 @@ export async function measureWarmCells(
           capped = true;
           break;
         }
-        const t = await serverQuery(target.client, target.projectId, spec);
-        const d = await target.raw.run(spec, cell.shape, cell.window);
+        // Whichever runs second finds the pages the first just read in the caches (PostgreSQL's
+        // shared_buffers above all): the order alternates so that both get the same share.
+        let t: Timing;
+        let d: Timing;
+        if (i % 2 === 0) {
+          t = await serverQuery(target.client, target.projectId, spec);
+          d = await target.raw.run(spec, cell.shape, cell.window);
+        } else {
+          d = await target.raw.run(spec, cell.shape, cell.window);
+          t = await serverQuery(target.client, target.projectId, spec);
+        }
         if (i >= options.warmupQueries) {
           server.push(t);
           direct.push(d);
@@ -303,6 +313,19 @@ export interface ThroughputCell {
   readonly limit: number | undefined;
   readonly opencts: LoadRun[];
   readonly bareFastify: LoadRun[];
+  /** CPU of the database server during each OpenCTS run, % of one core (PostgreSQL only). */
+  readonly databaseCpuPercent: number[];
+}
+
+export interface ThroughputOptions {
+  readonly connections: number;
+  readonly duration: number;
+  readonly repeat: number;
+  /**
+   * Starts measuring the CPU a database server outside OpenCTS uses; the function it returns
+   * stops and answers CPU seconds. Absent for SQLite (inside the OpenCTS process).
+   */
+  readonly databaseCpu?: () => Promise<() => Promise<number>>;
 }
 
 export type SummarizedThroughputCell = ThroughputCell & { readonly summary: Record<string, Summary> };
@@ -317,9 +340,14 @@ export async function measureThroughput(
   bare: ChildServer,
   credentials: Credentials,
   dataEnd: number,
-  options: { connections: number; duration: number; repeat: number },
+  options: ThroughputOptions,
 ): Promise<SummarizedThroughputCell[]> {
-  const cells: ThroughputCell[] = [undefined, LIMIT].map((limit) => ({ limit, opencts: [], bareFastify: [] }));
+  const cells: ThroughputCell[] = [undefined, LIMIT].map((limit) => ({
+    limit,
+    opencts: [],
+    bareFastify: [],
+    databaseCpuPercent: [],
+  }));
   const listPath = `/v3/${credentials.projectId}/traces`;
   const target = (server: ChildServer): LoadTarget => ({ port: server.port, pid: server.pid, credentials });
   const request = (limit: number | undefined) => () => ({
@@ -334,12 +362,15 @@ export async function measureThroughput(
   for (let round = 0; round < options.repeat; round++) {
     for (const cell of cells) {
       const spec = { connections: options.connections, seconds: options.duration, next: request(cell.limit) };
+      const stopDatabaseCpu = await options.databaseCpu?.();
       const o = await autocannonLoad(target(opencts), spec);
+      const databaseCpu = stopDatabaseCpu ? (100 * (await stopDatabaseCpu())) / o.seconds : NaN;
       const b = await autocannonLoad(target(bare), spec);
       cell.opencts.push(o);
       cell.bareFastify.push(b);
+      if (stopDatabaseCpu) cell.databaseCpuPercent.push(databaseCpu);
       progress(
-        `[${round + 1}/${options.repeat}] throughput limit ${cell.limit ?? 'default'}: OpenCTS ${formatNumber(o.okPerSec, 0)} req/s (p99 ${formatNumber(o.p99, 1)} ms, CPU ${formatNumber(o.serverCpuPercent, 0)} %, ${o.errors} errors), bare ${formatNumber(b.okPerSec, 0)} req/s; load ${loadAverage()}`,
+        `[${round + 1}/${options.repeat}] throughput limit ${cell.limit ?? 'default'}: OpenCTS ${formatNumber(o.okPerSec, 0)} req/s (p99 ${formatNumber(o.p99, 1)} ms, CPU ${formatNumber(o.serverCpuPercent, 0)} %${stopDatabaseCpu ? `, database CPU ${formatNumber(databaseCpu, 0)} %` : ''}, ${o.errors} errors), bare ${formatNumber(b.okPerSec, 0)} req/s; load ${loadAverage()}`,
       );
     }
   }
@@ -350,6 +381,7 @@ export async function measureThroughput(
       p50: summarize(c.opencts.map((r) => r.p50)),
       p99: summarize(c.opencts.map((r) => r.p99)),
       serverCpuPercent: summarize(c.opencts.map((r) => r.serverCpuPercent)),
+      databaseCpuPercent: summarize(c.databaseCpuPercent),
       bareRequestsPerSec: summarize(c.bareFastify.map((r) => r.okPerSec)),
       vsBare: summarize(c.opencts.map((r, i) => r.okPerSec / c.bareFastify[i]!.okPerSec)),
     },
@@ -421,13 +453,11 @@ export function latencyLines(cells: readonly LatencyCell[], rawName: string): st
   return lines;
 }
 
-export function throughputLines(
-  cells: readonly SummarizedThroughputCell[],
-  options: { connections: number; duration: number; repeat: number },
-): string[] {
+export function throughputLines(cells: readonly SummarizedThroughputCell[], options: ThroughputOptions): string[] {
   const lines = [
     `Throughput: autocannon, ${options.connections} connections, ${options.duration} s, ${options.repeat} repetition(s); signed GETs for the newest hour of the data:`,
   ];
+  const database = cells.some((c) => c.databaseCpuPercent.length > 0);
   lines.push(
     markdownTable(
       [
@@ -437,6 +467,7 @@ export function throughputLines(
         'p99 ms',
         'errors',
         'OpenCTS CPU %',
+        ...(database ? ['PostgreSQL CPU %'] : []),
         'bare Fastify req/s',
         'OpenCTS ÷ bare',
         `goal ≥ ${percent(GOAL_THROUGHPUT)} (limit 10)`,
@@ -451,6 +482,7 @@ export function throughputLines(
           fmt(s['p99']!, 1),
           String(c.opencts.reduce((n, r) => n + r.errors, 0)),
           formatSummary(s['serverCpuPercent']!, 0),
+          ...(database ? [formatSummary(s['databaseCpuPercent']!, 0)] : []),
           formatSummary(s['bareRequestsPerSec']!, 0),
           ratio.n <= 1
             ? percent(ratio.median)

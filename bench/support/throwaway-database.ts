@@ -16,6 +16,8 @@ export interface ThrowawayDatabase {
   /** Connection string of the new database. */
   readonly url: string;
   drop(): Promise<void>;
+  /** Leaves the database in place, also at exit. */
+  keep(): void;
 }
 
 const PG_MODULE = import.meta.resolve('pg');
@@ -60,6 +62,9 @@ export async function createThrowawayDatabase(maintenanceUrl: string, prefix: st
       if (dropped) return;
       await onMaintenance(maintenanceUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       dropped = true;
+      process.removeListener('exit', dropAtExit);
+    },
+    keep: () => {
       process.removeListener('exit', dropAtExit);
     },
   };

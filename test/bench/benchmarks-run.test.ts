@@ -259,6 +259,7 @@ describe('benchmarks run', { concurrency: true }, () => {
         assert.ok(figure(t['OpenCTS req/s']) > 0, `limit ${t['limit']}: OpenCTS req/s`);
         assert.ok(figure(t['bare Fastify req/s']) > 0, `limit ${t['limit']}: bare req/s`);
         assert.equal(t['errors'], '0');
+        assert.ok(figure(t['PostgreSQL CPU %']) > 0, `limit ${t['limit']}: PostgreSQL CPU %`);
       }
       assert.match(stdout, /0 filters, 7 d: Limit → .*execution [\d.]+ ms/);
       assert.doesNotMatch(stdout, /ERRORS/);
