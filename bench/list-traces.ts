@@ -26,7 +26,8 @@
  *    drops the whole machine's cache instead). SQLite's own page cache in the server (2 MB) stays.
  * Raw: the store's own query code (TraceQueryCache, the same SQL with the same INDEXED BY) on a
  * read-only better-sqlite3 connection in this process, timed around the call; for page 10 the
- * marker's position is looked up with the store's statement too.
+ * marker's position is looked up with the store's statement too. Server and raw take turns query by
+ * query, alternating which goes first.
  * Goal: p99 ≤ 20 ms for every combination.
  *
  * Throughput: autocannon, `--connections` (default 20), signed GETs for the newest hour of the data
