@@ -26,12 +26,16 @@
  *    drops the whole machine's cache instead). SQLite's own page cache in the server (2 MB) stays.
  * Raw: the store's own query code (TraceQueryCache, the same SQL with the same INDEXED BY) on a
  * read-only better-sqlite3 connection in this process, timed around the call; for page 10 the
- * marker's position is looked up with the store's statement too.
+ * marker's position is looked up with the store's statement too. Server and raw take turns query by
+ * query, alternating which goes first.
  * Goal: p99 ≤ 20 ms for every combination.
  *
  * Throughput: autocannon, `--connections` (default 20), signed GETs for the newest hour of the data
  * with the default limit (10) and with limit 200, against a bare Fastify route answering a canned
  * page of the same size. Goal: ≥ 25 % of bare at limit 10.
+ *
+ * The same cells on the PostgreSQL store: bench/list-traces-pg.ts (the data, cells and tables are
+ * shared through bench/support/list-traces-cells.ts).
  *
  * Usage: node dist/bench/list-traces.js [--traces 1000000] [--data-dir DIR] [--queries 300]
  *        [--warmup-queries 20] [--cell-cap 30] [--cold-queries 30] [--cold-cap 30] [--cold file|system|none] [--duration 10] [--repeat 3] [--connections 20]
@@ -45,18 +49,36 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { uuidv7 } from '../src/core/ids.js';
-import { tracesToStore } from '../src/core/trace/ingest.js';
-import type { Trace } from '../src/core/trace/trace.js';
-import { planCreateTracker } from '../src/core/tracker/tracker-rules.js';
-import type { Tracker } from '../src/core/tracker/tracker.js';
 import { resolveConfig } from '../src/config.js';
 import { openRuntime } from '../src/runtime.js';
 import { TraceQueryCache } from '../src/store/sqlite/trace-queries.js';
 import { TraceIndex } from '../src/store/sqlite/trace-index.js';
-import type { TraceFilter, TracePosition, TraceQuery } from '../src/store/store.js';
+import type { TracePosition, TraceQuery } from '../src/store/store.js';
 import type { ChildServer } from './support/child-server.js';
-import { autocannonLoad, type LoadRun, type LoadTarget } from './support/load.js';
+import {
+  addSystemTracker,
+  DATA_SPAN,
+  generateTraceBatch,
+  latencyCells,
+  latencyLines,
+  latencyRun,
+  LIMIT,
+  measureThroughput,
+  measureWarmCells,
+  querySpecs,
+  SEED,
+  serverQuery,
+  SHAPES,
+  throughputErrorLines,
+  throughputErrors,
+  throughputLines,
+  type LatencyCell,
+  type QuerySpec,
+  type RawQueries,
+  type Shape,
+  type SummarizedThroughputCell,
+  type Timing,
+} from './support/list-traces-cells.js';
 import {
   createCredentials,
   DATABASE_FILE,
@@ -64,7 +86,6 @@ import {
   environment,
   isEntryPoint,
   loadAverage,
-  percent,
   positive,
   positiveInteger,
   progress,
@@ -72,23 +93,9 @@ import {
   startBareFastify,
   startOpenCts,
   type Credentials,
-  type Query,
 } from './support/opencts.js';
-import {
-  formatNumber,
-  formatSummary,
-  markdownTable,
-  percentilesInPlace,
-  summarize,
-  type Summary,
-} from './support/stats.js';
-import { buildUniverse, generateIngested, mulberry32, rating, type Universe } from './support/trace-generator.js';
-
-const DAY = 24 * 3600 * 1000;
-const HOUR = 3600 * 1000;
-const LIMIT = 200;
-const GOAL_P99_MS = 20;
-const GOAL_THROUGHPUT = 0.25;
+import { formatNumber } from './support/stats.js';
+import { buildUniverse, mulberry32, type Universe } from './support/trace-generator.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options
@@ -181,7 +188,6 @@ export function parseOptions(argv: readonly string[]): Options {
 // ---------------------------------------------------------------------------------------------------------------
 
 const MANIFEST = 'bench-list-traces.json';
-const SEED = 20_240_601;
 
 interface Manifest {
   readonly traces: number;
@@ -212,45 +218,23 @@ async function loadTraces(dataDir: string, n: number, batch: number, universe: U
   const credentials = await createCredentials(dataDir);
   const started = performance.now();
   const dataEnd = Date.now();
-  const span = 7 * DAY;
   const runtime = await openRuntime(resolveConfig({ flags: { dataDir, logLevel: 'warn' }, env: {} }));
   const store = runtime.store;
   const rng = mulberry32(SEED);
-  let system: Tracker | undefined;
-  await store.changeTrackers(credentials.projectId, (current) => {
-    const { tracker } = planCreateTracker(
-      current,
-      { tracker_type: 'system', tracker_name: 'system' },
-      {
-        projectId: credentials.projectId,
-        domainId: credentials.domainId,
-        region: 'local-1',
-        now: dataEnd - span,
-        newId: () => uuidv7(),
-      },
-    );
-    system = tracker;
-    return { upsert: [tracker], result: undefined };
-  });
-  const trackers = [system!];
+  const trackers = [await addSystemTracker(store, credentials, dataEnd - DATA_SPAN)];
   let lastReport = started;
   for (let done = 0; done < n;) {
     const size = Math.min(batch, n - done);
     const recordTime = Date.now();
-    const traces: Trace[] = [];
-    for (let i = 0; i < size; i++) {
-      // Stratified uniform: trace k lies in the k-th of n equal slices of the 7 days, so times only grow.
-      const k = done + i;
-      const time = Math.floor(dataEnd - span + ((k + rng()) * span) / n);
-      const item = generateIngested(rng, universe, time, credentials.projectId);
-      const ctx = {
-        projectId: credentials.projectId,
-        domainId: credentials.domainId,
-        traceId: uuidv7(recordTime),
-        recordTime,
-      };
-      traces.push(...tracesToStore(item, i, trackers, ctx));
-    }
+    const traces = generateTraceBatch(rng, universe, {
+      first: done,
+      size,
+      n,
+      dataEnd,
+      credentials,
+      trackers,
+      recordTime: () => recordTime,
+    });
     await store.changeTrackers(credentials.projectId, () => ({ traces, result: undefined }));
     done += size;
     const now = performance.now();
@@ -288,103 +272,8 @@ function readManifest(dataDir: string): Manifest | undefined {
 // Queries
 // ---------------------------------------------------------------------------------------------------------------
 
-const SHAPES = ['0 filters', 'service_type', 'user', 'resource_name', '3 filters', '5 filters', 'page 10'] as const;
-type Shape = (typeof SHAPES)[number];
-const WINDOWS = ['7 d', '1 h'] as const;
-type Window = (typeof WINDOWS)[number];
-
-interface QuerySpec {
-  readonly from: number;
-  readonly to: number;
-  readonly filters: Partial<Record<TraceFilter, string>>;
-  readonly pages: number;
-}
-
-function filtersFor(shape: Shape, rng: () => number, u: Universe): Partial<Record<TraceFilter, string>> {
-  const service = u.services[Math.floor(rng() * u.services.length)]!;
-  const user = u.users[Math.floor(rng() * u.users.length)]!;
-  switch (shape) {
-    case '0 filters':
-    case 'page 10':
-      return {};
-    case 'service_type':
-      return { service_type: service.name };
-    case 'user':
-      return { user: user.name };
-    case 'resource_name':
-      return { resource_name: u.resources[Math.floor(rng() * u.resources.length)]!.name };
-    case '3 filters':
-    case '5 filters': {
-      const three = {
-        service_type: service.name,
-        user: user.name,
-        resource_type: service.resourceTypes[Math.floor(rng() * service.resourceTypes.length)]!,
-      };
-      if (shape === '3 filters') return three;
-      return {
-        ...three,
-        trace_name: service.operations[Math.floor(rng() * service.operations.length)]!,
-        trace_rating: rating(rng),
-      };
-    }
-  }
-}
-
-/** The queries of one cell: seeded by the cell, so the server and raw runs get the same ones. */
-function querySpecs(shape: Shape, window: Window, count: number, dataEnd: number, u: Universe, salt: number) {
-  const rng = mulberry32(SEED + salt * 7919 + SHAPES.indexOf(shape) * 101 + WINDOWS.indexOf(window));
-  return (now: number): QuerySpec[] =>
-    Array.from({ length: count }, () => {
-      let from: number;
-      let to: number;
-      if (window === '7 d') {
-        from = now - 7 * DAY;
-        to = now;
-      } else {
-        // A random hour inside the data, clear of the retention edge (which moves on while a long
-        // load runs, and the server clamps `from` to it).
-        const lowest = Math.max(dataEnd, now) - 7 * DAY + 2 * HOUR;
-        to = Math.floor(lowest + rng() * (dataEnd - lowest));
-        from = to - HOUR;
-      }
-      return { from, to, filters: filtersFor(shape, rng, u), pages: shape === 'page 10' ? 10 : 1 };
-    });
-}
-
-interface Timing {
-  /** ms of the timed request (page 10 for the page shape). */
-  readonly ms: number;
-  /** ms of all its pages. */
-  readonly totalMs: number;
-  readonly rows: number;
-}
-
-/** One query through the HTTP API; page shapes follow meta_data.marker. */
-async function serverQuery(client: SignedClient, projectId: string, spec: QuerySpec): Promise<Timing> {
-  const base: Array<[string, string]> = [
-    ['limit', String(LIMIT)],
-    ['from', String(spec.from)],
-    ['to', String(spec.to)],
-  ];
-  for (const [k, v] of Object.entries(spec.filters)) base.push([k, v]);
-  let marker: string | null = null;
-  let totalMs = 0;
-  let last = { ms: 0, rows: 0 };
-  for (let page = 0; page < spec.pages; page++) {
-    const query: Query = marker ? [...base, ['next', marker]] : base;
-    const res = await client.request('GET', `/v3/${projectId}/traces`, query);
-    if (res.status !== 200) throw new Error(`ListTraces answered HTTP ${res.status}: ${res.body.slice(0, 300)}`);
-    const meta = (JSON.parse(res.body) as { meta_data: { count: number; marker: string | null } }).meta_data;
-    totalMs += res.ms;
-    last = { ms: res.ms, rows: meta.count };
-    marker = meta.marker;
-    if (!marker) break;
-  }
-  return { ms: last.ms, totalMs, rows: last.rows };
-}
-
 /** The same query on SQLite directly, with the store's query code. */
-class RawQueries {
+class RawSqliteQueries implements RawQueries {
   readonly sql = new Map<string, string>();
   private readonly cache: TraceQueryCache;
   private readonly position: Database.Statement;
@@ -466,46 +355,9 @@ function readWhole(file: string): boolean {
   return true;
 }
 
-export interface LatencyRun {
-  readonly n: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
-  /** Mean rows in the timed page. */
-  readonly rows: number;
-  /** p50 of the whole walk (page shape). */
-  readonly walkP50: number;
-  readonly capped: boolean;
-}
-
-function latencyRun(timings: Timing[], capped: boolean): LatencyRun {
-  const rows = timings.reduce((n, t) => n + t.rows, 0) / timings.length;
-  const ms = timings.map((t) => t.ms);
-  const [p50 = NaN, p99 = NaN, max = NaN] = percentilesInPlace(ms, [50, 99, 100]);
-  const [walkP50 = NaN] = percentilesInPlace(
-    timings.map((t) => t.totalMs),
-    [50],
-  );
-  return { n: timings.length, p50, p99, max, rows, walkP50, capped };
-}
-
-export interface LatencyCell {
-  readonly shape: Shape;
-  readonly window: Window;
-  readonly cache: 'warm' | 'cold';
-  readonly opencts: LatencyRun[];
-  readonly raw: LatencyRun[];
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // The benchmark
 // ---------------------------------------------------------------------------------------------------------------
-
-export interface ThroughputCell {
-  readonly limit: number | undefined;
-  readonly opencts: LoadRun[];
-  readonly bareFastify: LoadRun[];
-}
 
 export interface Report {
   readonly benchmark: 'list-traces';
@@ -516,12 +368,8 @@ export interface Report {
   readonly warmRead: boolean;
   readonly latency: LatencyCell[];
   readonly plans: Record<string, string>;
-  readonly throughput: Array<ThroughputCell & { readonly summary: Record<string, Summary> }>;
+  readonly throughput: SummarizedThroughputCell[];
   readonly errors: number;
-}
-
-function fmt(s: Summary, decimals = 2): string {
-  return formatSummary(s, decimals);
 }
 
 export function render(report: Report): string {
@@ -547,98 +395,18 @@ export function render(report: Report): string {
       `Cold cells: ${o.cold === 'file' ? 'database file evicted from the OS page cache before every query (posix_fadvise DONTNEED)' : o.cold === 'system' ? 'whole OS page cache dropped before every query' : 'skipped'}, up to ${o.coldQueries} queries or ${o.coldCapSeconds} s, once.`,
   );
   lines.push('');
-  const headers = [
-    'query',
-    'window',
-    'cache',
-    'rows',
-    'OpenCTS p50 ms',
-    'OpenCTS p99 ms',
-    'raw p50 ms',
-    'raw p99 ms',
-    'OpenCTS ÷ raw (p50)',
-    `goal p99 ≤ ${GOAL_P99_MS} ms`,
-  ];
-  const rows = report.latency.map((c) => {
-    const p50 = summarize(c.opencts.map((r) => r.p50));
-    const p99 = summarize(c.opencts.map((r) => r.p99));
-    const rp50 = summarize(c.raw.map((r) => r.p50));
-    const rp99 = summarize(c.raw.map((r) => r.p99));
-    const ratio = summarize(c.opencts.map((r, i) => r.p50 / c.raw[i]!.p50));
-    const capped = c.opencts.some((r) => r.capped) || c.raw.some((r) => r.capped);
-    return [
-      c.shape,
-      c.window,
-      `${c.cache}${capped ? ` (n=${c.opencts.map((r) => r.n).join('/')})` : ''}`,
-      formatNumber(c.opencts[0]?.rows ?? NaN, 0),
-      fmt(p50),
-      fmt(p99),
-      fmt(rp50),
-      fmt(rp99),
-      `${formatNumber(ratio.median, 1)}×`,
-      p99.median <= GOAL_P99_MS ? 'met' : 'MISSED',
-    ];
-  });
-  lines.push(markdownTable(headers, rows));
-  const walks = report.latency.filter((c) => c.shape === 'page 10');
-  if (walks.length > 0) {
-    lines.push('');
-    lines.push(
-      `Walking pages 1–10 (p50 of the whole walk): ${walks
-        .map(
-          (c) =>
-            `${c.window} ${c.cache}: OpenCTS ${fmt(summarize(c.opencts.map((r) => r.walkP50)))} ms, raw ${fmt(summarize(c.raw.map((r) => r.walkP50)))} ms`,
-        )
-        .join('; ')}`,
-    );
-  }
-  lines.push('');
   lines.push(
-    `Throughput: autocannon, ${o.connections} connections, ${o.duration} s, ${o.repeat} repetition(s); signed GETs for the newest hour of the data:`,
-  );
-  lines.push(
-    markdownTable(
-      [
-        'limit',
-        'OpenCTS req/s',
-        'p50 ms',
-        'p99 ms',
-        'errors',
-        'OpenCTS CPU %',
-        'bare Fastify req/s',
-        'OpenCTS ÷ bare',
-        `goal ≥ ${percent(GOAL_THROUGHPUT)} (limit 10)`,
-      ],
-      report.throughput.map((c) => {
-        const s = c.summary;
-        const ratio = s['vsBare']!;
-        return [
-          c.limit === undefined ? '10 (default)' : String(c.limit),
-          formatSummary(s['requestsPerSec']!, 0),
-          fmt(s['p50']!, 1),
-          fmt(s['p99']!, 1),
-          String(c.opencts.reduce((n, r) => n + r.errors, 0)),
-          formatSummary(s['serverCpuPercent']!, 0),
-          formatSummary(s['bareRequestsPerSec']!, 0),
-          ratio.n <= 1
-            ? percent(ratio.median)
-            : `${percent(ratio.median)} (${percent(ratio.min)}–${percent(ratio.max)})`,
-          c.limit === undefined ? (ratio.median >= GOAL_THROUGHPUT ? 'met' : 'MISSED') : '',
-        ];
-      }),
+    ...latencyLines(
+      report.latency,
+      "the store's own query code (TraceQueryCache: the same SQL, the same INDEXED BY) on a read-only better-sqlite3 connection in this process",
     ),
   );
   lines.push('');
+  lines.push(...throughputLines(report.throughput, o));
+  lines.push('');
   lines.push('Query plans (EXPLAIN QUERY PLAN of the SQL the store built):');
   for (const [shape, plan] of Object.entries(report.plans)) lines.push(`  ${shape}: ${plan}`);
-  const failures = report.throughput.flatMap((c) =>
-    [...c.opencts, ...c.bareFastify].flatMap((r) => Object.entries(r.errorSamples)),
-  );
-  if (failures.length > 0) {
-    lines.push('');
-    lines.push(`ERRORS (${report.errors}):`);
-    for (const [k, n] of failures) lines.push(`  ${n} × ${k}`);
-  }
+  lines.push(...throughputErrorLines(report.throughput));
   return lines.join('\n');
 }
 
@@ -687,60 +455,26 @@ export async function runBenchmark(options: Options): Promise<Report> {
       `list-traces: OpenCTS pid ${opencts.pid} ready in ${formatNumber(serverStartSeconds, 1)} s at ${opencts.url}; bare Fastify pid ${bare.pid}`,
     );
     client = new SignedClient(opencts.port, credentials);
-    // Not read-only: the store's index attaches its in-memory recent table (filled from the traces
-    // after the last run); nothing is written to the file.
+    // Not read-only: opening the store's ListTraces index may build runs or run indexes that are
+    // missing (there are none once the server has opened the file, so nothing is written).
     rawDb = new Database(file, { fileMustExist: true });
-    const raw = new RawQueries(rawDb, credentials.projectId);
+    const raw = new RawSqliteQueries(rawDb, credentials.projectId);
 
     // ---- latency
     const warmRead = readWhole(file);
     const latency: LatencyCell[] = [];
-    const cellsOf = (cache: 'warm' | 'cold') =>
-      SHAPES.flatMap((shape) =>
-        WINDOWS.map((window) => ({ shape, window, cache, opencts: [], raw: [] }) as LatencyCell),
-      );
-    const warmCells = cellsOf('warm');
-    for (let round = 0; round < options.repeat; round++) {
-      for (const cell of warmCells) {
-        const specs = querySpecs(
-          cell.shape,
-          cell.window,
-          options.warmupQueries + options.queries,
-          dataEnd,
-          universe,
-          round,
-        )(Date.now());
-        // Server and raw take turns, query by query, so both see the same machine (and the client's
-        // connection never idles long enough for the server's keep-alive timeout).
-        const server: Timing[] = [];
-        const direct: Timing[] = [];
-        const deadline = performance.now() + options.cellCapSeconds * 1000;
-        let capped = false;
-        for (const [i, spec] of specs.entries()) {
-          if (i >= options.warmupQueries && performance.now() > deadline) {
-            capped = true;
-            break;
-          }
-          const t = await serverQuery(client, credentials.projectId, spec);
-          const d = raw.run(spec, cell.shape);
-          if (i >= options.warmupQueries) {
-            server.push(t);
-            direct.push(d);
-          }
-        }
-        const o = latencyRun(server, capped);
-        const r = latencyRun(direct, capped);
-        (cell.opencts as LatencyRun[]).push(o);
-        (cell.raw as LatencyRun[]).push(r);
-        progress(
-          `[${round + 1}/${options.repeat}] warm ${cell.shape}, ${cell.window}: ${formatNumber(o.rows, 0)} rows, OpenCTS p50 ${formatNumber(o.p50, 2)} p99 ${formatNumber(o.p99, 2)} ms; raw p50 ${formatNumber(r.p50, 2)} p99 ${formatNumber(r.p99, 2)} ms; load ${loadAverage()}`,
-        );
-      }
-    }
+    const warmCells = latencyCells('warm');
+    await measureWarmCells(warmCells, options, {
+      client,
+      projectId: credentials.projectId,
+      raw,
+      dataEnd,
+      universe,
+    });
     latency.push(...warmCells);
 
     if (options.cold !== 'none') {
-      const coldCells = cellsOf('cold');
+      const coldCells = latencyCells('cold');
       for (const cell of coldCells) {
         const specs = querySpecs(cell.shape, cell.window, options.coldQueries, dataEnd, universe, 1000)(Date.now());
         const server: Timing[] = [];
@@ -755,8 +489,8 @@ export async function runBenchmark(options: Options): Promise<Report> {
         }
         const o = latencyRun(server, server.length < specs.length);
         const r = latencyRun(direct, direct.length < specs.length);
-        (cell.opencts as LatencyRun[]).push(o);
-        (cell.raw as LatencyRun[]).push(r);
+        cell.opencts.push(o);
+        cell.raw.push(r);
         progress(
           `cold ${cell.shape}, ${cell.window}: n=${o.n}/${r.n}, OpenCTS p50 ${formatNumber(o.p50, 2)} p99 ${formatNumber(o.p99, 2)} ms; raw p50 ${formatNumber(r.p50, 2)} p99 ${formatNumber(r.p99, 2)} ms; load ${loadAverage()}`,
         );
@@ -796,35 +530,8 @@ export async function runBenchmark(options: Options): Promise<Report> {
     }
 
     // ---- throughput
-    const throughput: ThroughputCell[] = [undefined, LIMIT].map((limit) => ({ limit, opencts: [], bareFastify: [] }));
-    const listPath = `/v3/${credentials.projectId}/traces`;
-    const target = (server: ChildServer): LoadTarget => ({ port: server.port, pid: server.pid, credentials });
-    const request = (limit: number | undefined) => () => ({
-      method: 'GET' as const,
-      path: listPath,
-      query: [
-        ['from', String(dataEnd - HOUR)],
-        ['to', String(dataEnd + 1)],
-        ...(limit === undefined ? [] : [['limit', String(limit)]]),
-      ] as Array<[string, string]>,
-    });
-    for (let round = 0; round < options.repeat; round++) {
-      for (const cell of throughput) {
-        const spec = { connections: options.connections, seconds: options.duration, next: request(cell.limit) };
-        const o = await autocannonLoad(target(opencts), spec);
-        const b = await autocannonLoad(target(bare), spec);
-        cell.opencts.push(o);
-        cell.bareFastify.push(b);
-        progress(
-          `[${round + 1}/${options.repeat}] throughput limit ${cell.limit ?? 'default'}: OpenCTS ${formatNumber(o.okPerSec, 0)} req/s (p99 ${formatNumber(o.p99, 1)} ms, CPU ${formatNumber(o.serverCpuPercent, 0)} %, ${o.errors} errors), bare ${formatNumber(b.okPerSec, 0)} req/s; load ${loadAverage()}`,
-        );
-      }
-    }
-
-    const errors = throughput.reduce(
-      (n, c) => n + [...c.opencts, ...c.bareFastify].reduce((m, r) => m + r.errors, 0),
-      0,
-    );
+    const throughput = await measureThroughput(opencts, bare, credentials, dataEnd, options);
+    const errors = throughputErrors(throughput);
     return {
       benchmark: 'list-traces',
       options: {
@@ -847,17 +554,7 @@ export async function runBenchmark(options: Options): Promise<Report> {
       warmRead,
       latency,
       plans,
-      throughput: throughput.map((c) => ({
-        ...c,
-        summary: {
-          requestsPerSec: summarize(c.opencts.map((r) => r.okPerSec)),
-          p50: summarize(c.opencts.map((r) => r.p50)),
-          p99: summarize(c.opencts.map((r) => r.p99)),
-          serverCpuPercent: summarize(c.opencts.map((r) => r.serverCpuPercent)),
-          bareRequestsPerSec: summarize(c.bareFastify.map((r) => r.okPerSec)),
-          vsBare: summarize(c.opencts.map((r, i) => r.okPerSec / c.bareFastify[i]!.okPerSec)),
-        },
-      })),
+      throughput,
       errors,
     };
   } finally {

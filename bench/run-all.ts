@@ -5,6 +5,8 @@
  *
  * The defaults: ingest (traces/s through POST /v3/{project}/traces vs raw batch inserts),
  * list-traces (ListTraces latency and req/s at 1,000,000 traces; loading them takes minutes),
+ * list-traces-pg (the same through `opencts serve --store` on a throwaway PostgreSQL database; needs
+ * the server on 127.0.0.1:5432 or OPENCTS_TEST_PG_URL, as pg-store and scale-out do),
  * traced-writes (tracker updates committed with their trace vs raw single-row commits) and
  * tracker-writes (create/delete cycles vs raw commits and bare Fastify). Each takes a few minutes.
  * notification-latency: trace commit → webhook received, p50/p99, vs a raw local POST round trip.

@@ -38,7 +38,8 @@ import type { Tracker } from '../src/core/tracker/tracker.js';
 import { quietPool } from '../src/store/postgres/postgres-store.js';
 import { MASTER_KEY_ENV } from '../src/store/secret-box.js';
 import { TRACE_COLUMNS, traceRowValues } from '../src/store/trace-row.js';
-import { processCpuSeconds, type ChildServer } from './support/child-server.js';
+import type { ChildServer } from './support/child-server.js';
+import { backendCpu, cpuBetween } from './support/postgres-cpu.js';
 import { closedLoopLoad, type LoadRun, type LoadTarget } from './support/load.js';
 import {
   createCredentials,
@@ -246,19 +247,6 @@ export interface Report {
 /** `total` connections over `instances` servers, as evenly as possible. */
 function split(total: number, instances: number): number[] {
   return Array.from({ length: instances }, (_, i) => Math.floor(total / instances) + (i < total % instances ? 1 : 0));
-}
-
-/** CPU seconds so far of each backend connected to `database` (the server runs on this machine). */
-async function backendCpu(pool: pg.Pool, database: string): Promise<Map<number, number>> {
-  const { rows } = await pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database]);
-  return new Map(rows.map((r) => [r.pid, processCpuSeconds(r.pid)]));
-}
-
-/** Backend CPU between two snapshots (a backend gone before the second is missed; pools keep theirs). */
-function cpuBetween(before: Map<number, number>, after: Map<number, number>): number {
-  let seconds = 0;
-  for (const [pid, cpu] of after) if (Number.isFinite(cpu)) seconds += cpu - (before.get(pid) ?? 0);
-  return seconds;
 }
 
 async function measure(

@@ -1,13 +1,15 @@
 /**
  * The benchmarks must keep running: each is run once at a tiny size, as `npm run bench` would run
  * it (a separate process on the compiled code), and must exit 0 and print a table with real
- * figures and no errors. They run concurrently, so the whole file stays well under 40 s.
+ * figures and no errors. Most run concurrently, the last two one after the other, so the whole file
+ * stays around a minute on an idle machine.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { parseMarkdownTable } from '../../bench/support/stats.js';
 import { TEST_PG_URL } from '../support/postgres.js';
 
@@ -16,6 +18,7 @@ const TRACKER_WRITES = fileURLToPath(new URL('../../bench/tracker-writes.js', im
 const TRACED_WRITES = fileURLToPath(new URL('../../bench/traced-writes.js', import.meta.url));
 const INGEST = fileURLToPath(new URL('../../bench/ingest.js', import.meta.url));
 const LIST_TRACES = fileURLToPath(new URL('../../bench/list-traces.js', import.meta.url));
+const LIST_TRACES_PG = fileURLToPath(new URL('../../bench/list-traces-pg.js', import.meta.url));
 const DELIVERY_LATENCY = fileURLToPath(new URL('../../bench/delivery-latency.js', import.meta.url));
 const DELIVERY_THROUGHPUT = fileURLToPath(new URL('../../bench/delivery-throughput.js', import.meta.url));
 const VERIFY_SPEED = fileURLToPath(new URL('../../bench/verify-speed.js', import.meta.url));
@@ -43,6 +46,16 @@ function tableRows(stdout: string, first: string, column: string): Array<Record<
   }
   assert.ok(out.length > 0, `table ${first} has no rows`);
   return out;
+}
+
+async function databaseExists(name: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: TEST_PG_URL });
+  await client.connect();
+  try {
+    return (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
+  } finally {
+    await client.end();
+  }
 }
 
 function figure(cell: string | undefined): number {
@@ -271,8 +284,9 @@ describe('benchmarks run', { concurrency: true }, () => {
   });
 });
 
-// After the concurrent runs above, so that it does not add to their load (their ratios are small).
-describe('notification benchmark run', () => {
+// After the concurrent runs above, one at a time, so that they do not add to their load (their ratios are
+// small; list-traces-pg adds a PostgreSQL server's work to its own).
+describe('notification and PostgreSQL ListTraces benchmark runs', () => {
   test(
     'notification-latency at a tiny size: every acknowledged trace reaches the webhook, with its ratio to a raw POST',
     { timeout: 60_000 },
@@ -296,6 +310,54 @@ describe('notification benchmark run', () => {
       assert.equal(counts!['missing'], '0');
       assert.equal(counts!['acknowledged'], counts!['sent']);
       assert.doesNotMatch(stdout, /ERRORS/);
+    },
+  );
+
+  test(
+    'list-traces-pg at a tiny size: a throwaway PostgreSQL database, every warm cell measured against the raw query, throughput without errors',
+    { timeout: 60_000 },
+    async () => {
+      const { stdout, stderr } = await runBenchmark(LIST_TRACES_PG, [
+        '--traces',
+        '3000',
+        '--queries',
+        '3',
+        '--warmup-queries',
+        '1',
+        '--duration',
+        '1',
+        '--repeat',
+        '1',
+        '--connections',
+        '2',
+        '--pg-url',
+        TEST_PG_URL,
+      ]);
+      assert.match(stdout, /Load through PostgresStore.changeTrackers.*[\d,]+ rows\/s.*VACUUM \(ANALYZE\)/);
+      assert.match(stdout, /catalogue [\d,]+ operations, 50 users/);
+      assert.match(stdout, /Cold cells: NOT measured/);
+      const cells = tableRows(stdout, 'query', 'OpenCTS p99 ms');
+      assert.equal(cells.length, 14, '7 shapes × 2 windows, warm');
+      for (const c of cells) {
+        assert.equal(c['cache'], 'warm');
+        assert.ok(figure(c['OpenCTS p50 ms']) > 0, `${c['query']} ${c['window']}: OpenCTS p50`);
+        assert.ok(figure(c['raw p50 ms']) > 0, `${c['query']} ${c['window']}: raw p50`);
+        assert.match(c['OpenCTS ÷ raw (p99)'] ?? '', /^\d+\.\d×$/);
+      }
+      assert.equal(figure(cells.find((c) => c['query'] === '0 filters' && c['window'] === '7 d')!['rows']), 200);
+      const throughput = tableRows(stdout, 'limit', 'OpenCTS req/s');
+      assert.equal(throughput.length, 2);
+      for (const t of throughput) {
+        assert.ok(figure(t['OpenCTS req/s']) > 0, `limit ${t['limit']}: OpenCTS req/s`);
+        assert.ok(figure(t['bare Fastify req/s']) > 0, `limit ${t['limit']}: bare req/s`);
+        assert.equal(t['errors'], '0');
+        assert.ok(figure(t['PostgreSQL CPU %']) > 0, `limit ${t['limit']}: PostgreSQL CPU %`);
+      }
+      assert.match(stdout, /0 filters, 7 d: Limit → .*execution [\d.]+ ms/);
+      assert.doesNotMatch(stdout, /ERRORS/);
+      const database = /database (opencts_bench_[0-9a-f]+)/.exec(stderr)?.[1];
+      assert.ok(database, `no database name in:\n${stderr}`);
+      assert.equal(await databaseExists(database), false, `${database} was not dropped`);
     },
   );
 });
