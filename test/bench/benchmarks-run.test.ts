@@ -26,8 +26,12 @@ const SIGNATURE_VERIFY = fileURLToPath(new URL('../../bench/signature-verify.js'
 const NOTIFICATION_LATENCY = fileURLToPath(new URL('../../bench/notification-latency.js', import.meta.url));
 const SCALE_OUT = fileURLToPath(new URL('../../bench/scale-out.js', import.meta.url));
 
-async function runBenchmark(file: string, args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
-  return execFileAsync(process.execPath, [file, ...args], { timeout: 55_000, maxBuffer: 16 * 1024 * 1024 }).catch(
+async function runBenchmark(
+  file: string,
+  args: readonly string[],
+  timeoutMs = 55_000,
+): Promise<{ stdout: string; stderr: string }> {
+  return execFileAsync(process.execPath, [file, ...args], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }).catch(
     (err: { code?: number; stdout?: string; stderr?: string }) =>
       assert.fail(`benchmark exited ${err.code}:\n${err.stdout ?? ''}\n${err.stderr ?? ''}`),
   );
@@ -143,22 +147,27 @@ describe('benchmarks run', { concurrency: true }, () => {
 
   test(
     'scale-out at a tiny size: 1 and 2 instances on one PostgreSQL database, non-zero traces/s, 0 errors, every acknowledged trace stored once',
-    { timeout: 60_000 },
+    // Three servers, a migration and CLI key creation: ~15 s alone, up to a minute beside the other runs.
+    { timeout: 125_000 },
     async () => {
-      const { stdout } = await runBenchmark(SCALE_OUT, [
-        '--duration',
-        '1',
-        '--repeat',
-        '1',
-        '--instances',
-        '1,2',
-        '--connections',
-        '4',
-        '--warmup',
-        '0',
-        '--url',
-        TEST_PG_URL,
-      ]);
+      const { stdout } = await runBenchmark(
+        SCALE_OUT,
+        [
+          '--duration',
+          '1',
+          '--repeat',
+          '1',
+          '--instances',
+          '1,2',
+          '--connections',
+          '4',
+          '--warmup',
+          '0',
+          '--url',
+          TEST_PG_URL,
+        ],
+        120_000,
+      );
       const rows = tableRows(stdout, 'instances', 'traces/s');
       assert.deepEqual(
         rows.map((r) => [r['instances'], r['conns each']]),
