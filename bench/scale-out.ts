@@ -40,6 +40,7 @@ import { MASTER_KEY_ENV } from '../src/store/secret-box.js';
 import { TRACE_COLUMNS, traceRowValues } from '../src/store/trace-row.js';
 import type { ChildServer } from './support/child-server.js';
 import { backendCpu, cpuBetween } from './support/postgres-cpu.js';
+import { createThrowawayDatabase, DEFAULT_PG_URL } from './support/throwaway-database.js';
 import { closedLoopLoad, type LoadRun, type LoadTarget } from './support/load.js';
 import {
   createCredentials,
@@ -106,7 +107,7 @@ export function parseOptions(argv: readonly string[]): Options {
       warmup: { type: 'string', default: '2' },
       url: {
         type: 'string',
-        default: process.env['OPENCTS_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+        default: DEFAULT_PG_URL,
       },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -393,13 +394,9 @@ const execFileAsync = promisify(execFile);
 
 export async function runBenchmark(options: Options): Promise<Report> {
   const root = await mkdtemp(path.join(tmpdir(), 'opencts-bench-scale-'));
-  const name = `opencts_bench_${randomBytes(6).toString('hex')}`;
-  const maintenance = new pg.Client({ connectionString: options.url });
-  await maintenance.connect();
-  await maintenance.query(`CREATE DATABASE ${name}`);
-  const url = new URL(options.url);
-  url.pathname = `/${name}`;
-  const store = url.toString();
+  // Dropped in `finally`, or at exit when a signal (a test's timeout) ends the run first.
+  const db = await createThrowawayDatabase(options.url, 'opencts_bench');
+  const { name, url: store } = db;
   // One master key for the CLI and every instance (the credentials' secrets are sealed with it).
   process.env[MASTER_KEY_ENV] ??= randomBytes(32).toString('base64');
   const servers: ChildServer[] = [];
@@ -517,8 +514,7 @@ export async function runBenchmark(options: Options): Promise<Report> {
   } finally {
     for (const s of servers.reverse()) await s.stop();
     await pool.end();
-    await maintenance.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await maintenance.end();
+    await db.drop();
     await rm(root, { recursive: true, force: true });
   }
 }

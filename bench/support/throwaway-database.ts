@@ -1,9 +1,10 @@
 /**
  * A throwaway PostgreSQL database for a benchmark: created with a random name from a maintenance
  * database's connection string, dropped by `drop()` (closing whatever connections are still open on
- * it), and dropped anyway when the process exits without having dropped it (an uncaught error, or
- * the SIGINT/SIGTERM handler of child-server.ts, which calls process.exit): 'exit' allows only
- * synchronous work, hence a short-lived child process.
+ * it), and dropped anyway when the process exits without having dropped it (an uncaught error,
+ * SIGINT or SIGTERM, e.g. a test's timeout): 'exit' allows only synchronous work, hence a
+ * short-lived child process. A signal's default action would end the process without 'exit', so
+ * SIGINT and SIGTERM are made to exit (child-server.ts does the same once it has started a server).
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -40,6 +41,14 @@ async function onMaintenance(url: string, sql: string): Promise<void> {
   }
 }
 
+let signalsExit = false;
+
+function exitOnSignals(): void {
+  if (signalsExit) return;
+  signalsExit = true;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+}
+
 /** `<prefix>_<12 hex>` on the server of `maintenanceUrl`. */
 export async function createThrowawayDatabase(maintenanceUrl: string, prefix: string): Promise<ThrowawayDatabase> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
@@ -53,6 +62,7 @@ export async function createThrowawayDatabase(maintenanceUrl: string, prefix: st
     });
   };
   process.once('exit', dropAtExit);
+  exitOnSignals();
   const url = new URL(maintenanceUrl);
   url.pathname = `/${name}`;
   return {
