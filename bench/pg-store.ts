@@ -15,7 +15,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { uuidv7 } from '../src/core/ids.js';
 import type { Trace } from '../src/core/trace/trace.js';
@@ -24,6 +23,7 @@ import { openStore } from '../src/store/open-store.js';
 import { quietPool } from '../src/store/postgres/postgres-store.js';
 import type { Store, TraceQuery } from '../src/store/store.js';
 import { TRACE_COLUMNS, traceRowValues } from '../src/store/trace-row.js';
+import { createThrowawayDatabase } from './support/throwaway-database.js';
 import { formatNumber, formatRatio, formatSummary, markdownTable, percentile, summarize } from './support/stats.js';
 
 const { values: args } = parseArgs({
@@ -111,12 +111,9 @@ async function latencies(run: () => Promise<unknown>): Promise<{ p50: number; p9
 }
 
 async function main(): Promise<void> {
-  const name = `opencts_bench_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: args.url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(args.url);
-  url.pathname = `/${name}`;
+  // Dropped at the end, and also when an error or a signal (a test's timeout) ends the run.
+  const database = await createThrowawayDatabase(args.url, 'opencts_bench');
+  const url = new URL(database.url);
   const dataDir = await mkdtemp(path.join(tmpdir(), 'opencts-bench-pg-'));
   let store: Store | undefined;
   const pool = quietPool(new pg.Pool({ connectionString: url.toString(), max: WRITERS }));
@@ -216,8 +213,7 @@ async function main(): Promise<void> {
   } finally {
     await store?.close();
     await pool.end();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await database.drop();
     await rm(dataDir, { recursive: true, force: true });
   }
 }
